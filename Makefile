@@ -1,0 +1,38 @@
+# make run  - set everything up and start the app on SQLite (http://127.0.0.1:8000, simulator at /simulator)
+# make test - set everything up and run the whole suite on SQLite and PostgreSQL
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test test-suite install migrate clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@mkdir -p var
+	@$(BIN)/referral-bot keygen --file var/data.key --if-missing
+	@$(BIN)/referral-bot migrate
+	@$(BIN)/referral-bot serve
+
+# The suite needs PostgreSQL as well as SQLite: reuse TEST_POSTGRES_URL when .ci/run (or you)
+# set it, otherwise start a throwaway cluster just for this run.
+test: $(STAMP)
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-suite; \
+	else bash .ci/with-postgres $(MAKE) --no-print-directory test-suite; fi
+
+test-suite:
+	$(BIN)/python -m pytest
+
+migrate: $(STAMP)
+	$(BIN)/referral-bot migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""referral-bot: channels, web app, staff pages, CLI and dispatcher around the pure flows."""

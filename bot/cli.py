@@ -1,0 +1,216 @@
+"""The `referral-bot` command: set up, serve, and look at the queue from a terminal or a script."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+from store import crypto
+from store.db import make_engine, make_sessionmaker
+from store.models import Referral, ReferralStatus
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+
+app = typer.Typer(help="referral-bot: referrals by chat for a London gang exit service.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+referrals_app = typer.Typer(help="Look at the referral queue.", no_args_is_help=True)
+app.add_typer(referrals_app, name="referrals")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"referral-bot: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _with_keys(settings: Settings) -> Settings:
+    try:
+        crypto.configure(settings.data_key_bytes())
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    return settings
+
+
+def _run_db(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Open the database, run `work` in one transaction, close it; a dead database is one clear line."""
+
+    async def run() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, ConnectionError) as exc:
+        raise _fail(f"cannot reach the database ({type(exc).__name__}): check DATABASE_URL") from None
+    except Exception as exc:  # noqa: BLE001 - turn driver errors into one line, never a traceback
+        if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "sqlite3")):
+            raise _fail(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+        raise
+
+
+@app.command()
+def keygen(
+    file: Annotated[Path | None, typer.Option(help="Write the key to this file (mode 600) instead of printing it.")] = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the file already exists.")] = False,
+) -> None:
+    """Make a new random DATA_KEY for encrypting personal data."""
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    if file is None:
+        typer.echo(key)
+        return
+    if file.exists():
+        if if_missing:
+            return
+        raise _fail(f"{file} already exists: refusing to overwrite a data key (data encrypted with it would be lost)")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    typer.echo(f"Generated a new local data key in {file}. Keep it: without it the stored data can't be read.")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic upgrade to head)."""
+    settings = _settings()
+    from store.migrate import upgrade_to_head
+
+    try:
+        upgrade_to_head(settings.database_url)
+    except (OSError, ConnectionError) as exc:
+        raise _fail(f"cannot reach the database ({type(exc).__name__}): check DATABASE_URL") from None
+    typer.echo("Database is up to date.")
+
+
+@app.command()
+def serve() -> None:
+    """Run the web app (webhooks, simulator, staff pages) on HOST:PORT."""
+    import uvicorn
+
+    from bot.web import create_app
+
+    settings = _with_keys(_settings())
+    configure_logging(settings.log_level)
+    if settings.simulator_on:
+        typer.echo(f"Simulator (a test tool): http://{settings.host}:{settings.port}/simulator")
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                            access_log=False, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except Exception as exc:  # noqa: BLE001 - start-up errors are one line for the operator
+        raise _fail(str(exc) or type(exc).__name__, code=1) from None
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command()
+def purge() -> None:
+    """Delete drafts and message logs older than DRAFT_TTL_HOURS."""
+    settings = _with_keys(_settings())
+    from store.purge import purge_drafts
+
+    counts = _run_db(settings, lambda db: purge_drafts(db, datetime.now(UTC), settings.draft_ttl_hours))
+    typer.echo(f"Purged {counts.conversations} draft conversations and {counts.messages} message records.")
+
+
+def _row(referral: Referral, tz: Any) -> dict[str, Any]:
+    return {
+        "reference": referral.reference,
+        "status": referral.status,
+        "created_at": referral.created_at.isoformat(),
+        "borough": referral.borough,
+        "age": referral.age,
+        "under_18": referral.under_18,
+        "urgency": referral.urgency,
+        "safeguarding_flag": referral.safeguarding_flag,
+        "channel": referral.channel,
+    }
+
+
+@referrals_app.command("list")
+def referrals_list(
+    status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(ReferralStatus.ALL)}.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """The queue, newest first."""
+    if status is not None and status not in ReferralStatus.ALL:
+        raise _fail(f"unknown status {status!r}: expected one of {', '.join(ReferralStatus.ALL)}")
+    settings = _with_keys(_settings())
+    from store.referrals import list_referrals
+
+    rows = [_row(r, settings.tz) for r in _run_db(settings, lambda db: list_referrals(db, status))]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("No referrals." if status is None else f"No referrals with status {status}.")
+        return
+    _table(rows, settings)
+
+
+def _table(rows: list[dict[str, Any]], settings: Settings) -> None:
+    headers = ("REFERENCE", "STATUS", "RECEIVED", "BOROUGH", "AGE", "URGENCY", "FLAGS")
+    lines = []
+    for row in rows:
+        received = datetime.fromisoformat(row["created_at"]).astimezone(settings.tz).strftime("%d %b %Y %H:%M")
+        flags = " ".join(f for f, on in (("SAFEGUARDING", row["safeguarding_flag"]), ("U18", row["under_18"])) if on)
+        lines.append((row["reference"], row["status"], received, row["borough"], str(row["age"]), row["urgency"], flags))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
+    for line in (headers, *lines):
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+@referrals_app.command("show")
+def referrals_show(
+    reference: Annotated[str, typer.Argument(help="The reference, e.g. LGX-7K3Q9.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Everything one referral holds."""
+    settings = _with_keys(_settings())
+    from store.referrals import get_referral
+
+    referral = _run_db(settings, lambda db: get_referral(db, reference))
+    if referral is None:
+        raise _fail(f"no referral with reference {reference.strip().upper()}", code=1)
+    whole = {**_row(referral, settings.tz), "updated_at": referral.updated_at.isoformat(), "details": referral.details}
+    if as_json:
+        typer.echo(json.dumps(whole, indent=2, ensure_ascii=False))
+        return
+    for key, value in whole.items():
+        if key == "details":
+            for field, answer in value.items():
+                typer.echo(f"  {field:<20} {json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer}")
+        else:
+            typer.echo(f"{key:<22} {value}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,210 @@
+"""Every setting of referral-bot, read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "decode_data_key"]
+
+KEY_BYTES = 32
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it and says what it expects."""
+
+
+def decode_data_key(raw: str) -> bytes:
+    """Turn the base64 text of DATA_KEY into the 32-byte key, or raise ValueError."""
+    try:
+        key = base64.urlsafe_b64decode(raw.strip().encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise ValueError("expected 32 random bytes in url-safe base64 (referral-bot keygen makes one)") from exc
+    if len(key) != KEY_BYTES:
+        raise ValueError("expected 32 random bytes in url-safe base64 (referral-bot keygen makes one)")
+    return key
+
+
+def _parse_hours(raw: str) -> tuple[time, time]:
+    start, _, end = raw.partition("-")
+    try:
+        opens, closes = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError as exc:
+        raise ValueError("expected opening hours like 09:00-17:00") from exc
+    if opens >= closes:
+        raise ValueError("expected opening hours like 09:00-17:00, opening before closing")
+    return opens, closes
+
+
+class Settings(BaseSettings):
+    """Typed settings; see .env.example for what each one does."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///var/referral-bot.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8000"
+    data_key: SecretStr | None = None
+    data_key_file: Path = Path("var/data.key")
+    min_age: int = Field(default=16, ge=10, le=30)
+    max_age: int = Field(default=24, ge=10, le=40)
+    draft_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
+    reference_prefix: str = "LGX"
+    timezone: str = "Europe/London"
+    simulator_enabled: bool | None = None
+    unit_contact: str = "the referral unit on 020 7946 0000"
+    unit_hours: str = "09:00-17:00"
+    unit_days: str = "Mon-Fri"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///path.db or postgresql+asyncpg://user:pass@host/db")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected the public address the app is reached at, like https://bot.example.org")
+        return value.rstrip("/")
+
+    @field_validator("reference_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not (2 <= len(value) <= 5 and value.isascii() and value.isalpha() and value.isupper()):
+            raise ValueError("expected 2 to 5 capital letters, like LGX")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("expected an IANA time zone name, like Europe/London") from exc
+        return value
+
+    @field_validator("unit_contact")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        if not 1 <= len(value) <= 40:
+            raise ValueError("expected 1 to 40 characters, like: the referral unit on 020 7946 0000")
+        return value
+
+    @field_validator("simulator_enabled", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("unit_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        _parse_hours(value)
+        return value
+
+    @field_validator("unit_days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        _parse_days(value)
+        return value
+
+    @field_validator("data_key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            decode_data_key(value.get_secret_value())
+            return value
+        return None
+
+    @model_validator(mode="after")
+    def _ages(self) -> Settings:
+        if self.min_age > self.max_age:
+            raise ValueError("MIN_AGE must not be above MAX_AGE")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def simulator_on(self) -> bool:
+        """The simulator is on by default locally and off by default in production."""
+        if self.simulator_enabled is None:
+            return self.environment == "development"
+        return self.simulator_enabled
+
+    @property
+    def opening_hours(self) -> tuple[time, time]:
+        return _parse_hours(self.unit_hours)
+
+    @property
+    def opening_days(self) -> frozenset[int]:
+        return _parse_days(self.unit_days)
+
+    def data_key_bytes(self) -> bytes:
+        """The key for personal data: DATA_KEY, or locally the key file `make run` generated."""
+        if self.data_key is not None:
+            return decode_data_key(self.data_key.get_secret_value())
+        if self.environment == "production":
+            raise SettingsError("DATA_KEY is not set: production needs it in the environment (referral-bot keygen makes one)")
+        if not self.data_key_file.exists():
+            raise SettingsError(
+                f"DATA_KEY is not set and {self.data_key_file} does not exist: "
+                f"run `referral-bot keygen --file {self.data_key_file}` (make run does this for you)"
+            )
+        try:
+            return decode_data_key(self.data_key_file.read_text())
+        except ValueError as exc:
+            raise SettingsError(f"DATA_KEY_FILE {self.data_key_file}: {exc}") from exc
+
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_days(raw: str) -> frozenset[int]:
+    days: set[int] = set()
+    try:
+        for part in raw.lower().replace(" ", "").split(","):
+            first, _, last = part.partition("-")
+            a = _DAY_NAMES.index(first[:3])
+            b = _DAY_NAMES.index(last[:3]) if last else a
+            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+    except ValueError as exc:
+        raise ValueError("expected days like Mon-Fri or Mon,Wed,Fri") from exc
+    return frozenset(days)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"Setting {name}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's errors into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Dialog state machines and screening logic: pure, no I/O."""

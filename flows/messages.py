@@ -1,0 +1,47 @@
+"""The fixed things the bot says, outside the questions themselves."""
+
+from __future__ import annotations
+
+__all__ = [
+    "WELCOME", "EMERGENCY", "CONFIRM_RESTART", "RESTARTED", "CARRY_ON", "FIRST_QUESTION",
+    "SUMMARY_PROMPT", "help_text", "stuck_text", "submitted_text", "pick_number_text",
+]
+
+WELCOME = (
+    "Referral line of the gang exit service, for professionals. Not an emergency service: "
+    "if anyone is in danger now, call 999. Send HELP any time."
+)
+EMERGENCY = (
+    "If anyone is in immediate danger, call 999 now. Police non-emergency: 101. "
+    "Childline 0800 1111. Samaritans 116 123. Or text SHOUT to 85258."
+)
+CONFIRM_RESTART = "Send RESTART again to delete this referral and start over, or anything else to carry on."
+RESTARTED = "Deleted. Starting again."
+CARRY_ON = "OK, carrying on."
+FIRST_QUESTION = "This is the first question."
+SUMMARY_PROMPT = "Send a number to change that answer, YES to send the referral, or RESTART."
+
+
+def help_text(unit_contact: str) -> str:
+    """What to do, and how to reach a person."""
+    return (
+        "Answer each question in turn. BACK: previous question. SUMMARY: your answers. "
+        f"RESTART: start again. To talk to a person: {unit_contact}."
+    )
+
+
+def stuck_text(unit_contact: str) -> str:
+    """Offered after three answers in a row that could not be read."""
+    return f"Stuck? Send HELP, or contact {unit_contact}."
+
+
+def submitted_text(reference: str, when: str) -> str:
+    """The receipt: the reference, that it is queued, and when the unit will look at it."""
+    return (
+        f"Thank you. Referral {reference} is received and queued. The referral unit will look at it "
+        f"{when} and decide within 7 days."
+    )
+
+
+def pick_number_text(highest: int) -> str:
+    return f"Please send a number from 1 to {highest} to change an answer, or YES to send it."

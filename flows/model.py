@@ -1,0 +1,104 @@
+"""The values a dialog step works on: what it knows, what it keeps, what it says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Answers", "Context", "Draft", "Reply", "ReplyKind", "Submitted", "ScreenedOut", "Outcome"]
+
+Answers = dict[str, Any]
+"""Answers by question key; values are JSON-ready (dates as ISO text)."""
+
+
+class ReplyKind(StrEnum):
+    TEXT = "text"
+    SUMMARY = "summary"
+    EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message back to the sender; `choices` lets a channel draw buttons for them."""
+
+    text: str
+    choices: tuple[str, ...] = ()
+    kind: ReplyKind = ReplyKind.TEXT
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a step may know about the world: the time, the rules in force, the channel's facts."""
+
+    now: datetime
+    min_age: int = 16
+    max_age: int = 24
+    sender_phone: str | None = None
+    unit_contact: str = "the referral unit on 020 7946 0000"
+    reference: str = ""
+    opening_hours: tuple[time, time] = (time(9), time(17))
+    opening_days: frozenset[int] = frozenset(range(5))
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+
+@dataclass
+class Draft:
+    """A conversation's saved progress: the dialog state, the answers so far and how it got here."""
+
+    state: str = "new"
+    answers: Answers = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    bad_tries: int = 0
+    editing: bool = False
+    resume: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "answers": self.answers,
+            "history": self.history,
+            "bad_tries": self.bad_tries,
+            "editing": self.editing,
+            "resume": self.resume,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        return cls(
+            state=data.get("state", "new"),
+            answers=dict(data.get("answers", {})),
+            history=list(data.get("history", [])),
+            bad_tries=int(data.get("bad_tries", 0)),
+            editing=bool(data.get("editing", False)),
+            resume=data.get("resume"),
+        )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The referrer confirmed the summary: these answers become a queued referral."""
+
+    reference: str
+    answers: Answers
+
+
+@dataclass(frozen=True)
+class ScreenedOut:
+    """Screening stopped: only the reason is kept, for counts."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one inbound message led to."""
+
+    replies: list[Reply]
+    draft: Draft
+    event: Submitted | ScreenedOut | None = None
+    danger: bool = False

@@ -1,0 +1,111 @@
+"""The tables. Personal fields are encrypted columns; what the queue filters on is not personal."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from store.types import EncryptedJSON, EncryptedText, UTCDateTime
+
+__all__ = ["Base", "Conversation", "InboundMessage", "Referral", "ScreenOut", "SafeguardingAlert", "ReferralStatus"]
+
+
+class ReferralStatus:
+    """The referral unit's process (DOMAIN.md); a new referral is queued."""
+
+    QUEUED = "queued"
+    IN_REVIEW = "in_review"
+    MORE_INFO = "more_info_requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ALLOCATED = "allocated"
+    CLOSED = "closed"
+    ALL = (QUEUED, IN_REVIEW, MORE_INFO, ACCEPTED, DECLINED, ALLOCATED, CLOSED)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    """One sender on one channel, and the draft referral they are part-way through."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "sender_hash", name="uq_conversations_sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender_hash: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(EncryptedText("conversations.sender"))
+    state: Mapped[str] = mapped_column(String(32), default="new")
+    draft: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("conversations.draft"))
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class InboundMessage(Base):
+    """Every message received, once: its provider id makes a retried webhook harmless."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_inbound_provider_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str] = mapped_column(String(128))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    body: Mapped[str | None] = mapped_column(EncryptedText("inbound_messages.body"))
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON("inbound_messages.replies"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Referral(Base):
+    """A submitted referral in the unit's queue; everything personal sits in `details`."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(32), default=ReferralStatus.QUEUED)
+    channel: Mapped[str] = mapped_column(String(16))
+    borough: Mapped[str] = mapped_column(String(40), index=True)
+    age: Mapped[int] = mapped_column(Integer)
+    under_18: Mapped[bool] = mapped_column(Boolean)
+    urgency: Mapped[str] = mapped_column(String(16))
+    safeguarding_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    referrer_hash: Mapped[str] = mapped_column(String(64), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("referrals.details"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScreenOut(Base):
+    """A referral screening said no to: the reason and the day, and nothing that identifies anyone."""
+
+    __tablename__ = "screen_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    screened_on: Mapped[date] = mapped_column(Date, index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+
+
+class SafeguardingAlert(Base):
+    """A message suggested immediate danger: the referral unit must look, whatever became of the draft."""
+
+    __tablename__ = "safeguarding_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    reference: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(32))

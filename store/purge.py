@@ -1,0 +1,27 @@
+"""Retention: drafts and message logs are kept only as long as the settings allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Conversation, InboundMessage
+
+__all__ = ["PurgeCounts", "purge_drafts"]
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    conversations: int
+    messages: int
+
+
+async def purge_drafts(db: AsyncSession, now: datetime, ttl_hours: int) -> PurgeCounts:
+    """Delete conversations idle for longer than the TTL (their drafts with them) and older message logs."""
+    cutoff = now - timedelta(hours=ttl_hours)
+    messages = await db.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
+    conversations = await db.execute(delete(Conversation).where(Conversation.updated_at < cutoff))
+    return PurgeCounts(conversations=conversations.rowcount or 0, messages=messages.rowcount or 0)

@@ -1,0 +1,119 @@
+"""Fixtures: both databases, migrated and emptied per test, and the app with its lifespan running."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings, decode_data_key, load_settings
+from bot.web import create_app
+from store import crypto
+from store.db import make_engine, make_sessionmaker
+from store.migrate import upgrade_to_head
+from store.models import Base
+from support import TEST_KEY
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+SQLITE_ONLY = os.environ.get("REFERRAL_BOT_TEST_SQLITE_ONLY") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite must fail, not quietly skip, when PostgreSQL is missing.
+    if not POSTGRES_URL and not SQLITE_ONLY:
+        raise pytest.UsageError(
+            "TEST_POSTGRES_URL is not set: run `make test` (it starts a throwaway PostgreSQL), "
+            "or set REFERRAL_BOT_TEST_SQLITE_ONLY=1 for a quick SQLite-only run"
+        )
+
+
+SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
+BACKENDS = ["sqlite"] if SQLITE_ONLY else ["sqlite", "postgresql"]
+_migrated_postgres = False
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer .env or stray variables leak into a test; every test runs in its own folder."""
+    for name in list(os.environ):
+        if name.upper() in SETTING_NAMES:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    global _migrated_postgres
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/test.db"
+        upgrade_to_head(url)
+        yield url
+        return
+    if not _migrated_postgres:
+        asyncio.run(_reset_postgres(POSTGRES_URL, drop=True))
+        upgrade_to_head(POSTGRES_URL)
+        _migrated_postgres = True
+    asyncio.run(_reset_postgres(POSTGRES_URL, drop=False))
+    yield POSTGRES_URL
+
+
+async def _reset_postgres(url: str, *, drop: bool) -> None:
+    engine = make_engine(url, pool_size=1)
+    async with engine.begin() as connection:
+        if drop:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        else:
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    crypto.configure(decode_data_key(TEST_KEY))
+    return load_settings(database_url=database_url, data_key=TEST_KEY)
+
+
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.database_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app, lifespan and all, spoken to over ASGI."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def chat(client: httpx.AsyncClient, session: str, texts: list[str], prefix: str = "m") -> list[list[str]]:
+    """Send each text in turn through the simulator; the replies to each."""
+    out: list[list[str]] = []
+    for number, message in enumerate(texts):
+        response = await client.post("/simulator/message", json={
+            "session": session, "role": "referrer", "text": message, "message_id": f"{prefix}-{session}-{number}"})
+        assert response.status_code == 200, response.text
+        out.append(response.json()["replies"])
+    return out
+
+
+@pytest.fixture
+def env_for_cli(settings: Settings) -> dict[str, Any]:
+    """Environment for running the real `referral-bot` command against the test database."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
+    env.update({"DATABASE_URL": settings.database_url, "DATA_KEY": TEST_KEY})
+    return env

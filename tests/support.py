@@ -1,0 +1,85 @@
+"""Shared test material: a whole referral as a referrer would type it, and ways to drive the app."""
+
+from __future__ import annotations
+
+import base64
+import socket
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+TEST_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+
+# Values that must never appear in plain text in the database or the logs.
+PERSONAL = {
+    "referrer_name": "Samira Okonkwo-Bright",
+    "referrer_phone": "07700 900123",
+    "referrer_email": "samira.ob@lambeth-yot.example.org",
+    "yp_first_name": "Jaylen",
+    "yp_last_name": "Featherstonehaugh",
+    "yp_mobile": "07700 900456",
+    "dob": "14/02/2006",
+}
+
+# One whole eligible referral, in the order the bot asks (over a channel with no phone number).
+WHOLE_REFERRAL: list[str] = [
+    "hi",
+    PERSONAL["dob"],
+    "lambeth",
+    "y",
+    "1 3",
+    "yes",
+    "y",
+    "n",
+    "no",
+    PERSONAL["referrer_name"],
+    "Youth worker",
+    "Lambeth YOT",
+    PERSONAL["referrer_phone"],
+    PERSONAL["referrer_email"],
+    "their youth worker",
+    PERSONAL["yp_first_name"],
+    PERSONAL["yp_last_name"],
+    "skip",
+    "2",
+    PERSONAL["yp_mobile"],
+    "English",
+    "y",
+    "1",
+    "skip",
+    "1 4 7",
+    "1",
+    "1 3",
+    "1 2",
+    "after 4pm",
+    "2",
+    "skip",
+    "YES",
+]
+
+# Forms in which the personal values could leak: as typed, and as normalised.
+LEAK_FORMS = [
+    *PERSONAL.values(),
+    "Okonkwo",
+    "Featherstonehaugh",
+    "Jaylen",
+    "+447700900123",
+    "7700900123",
+    "+447700900456",
+    "7700900456",
+    "2006-02-14",
+    "lambeth-yot",
+]
+
+SCREENED_OUT: list[str] = ["hi", "03/03/2015"]  # aged 11: too young
+
+
+def at(text: str) -> datetime:
+    """A London wall-clock time, e.g. at('2026-11-25 10:00')."""
+    return datetime.fromisoformat(text).replace(tzinfo=LONDON)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,103 @@
+"""A whole referral through the simulator endpoint, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from conftest import chat
+from store.models import Conversation, InboundMessage, Referral, ScreenOut
+from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL
+
+
+def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_whole_referral_ends_queued_and_listed_by_the_cli(client: httpx.AsyncClient, env_for_cli: dict[str, Any]) -> None:
+    replies = await chat(client, "whole", WHOLE_REFERRAL)
+    receipt = replies[-1][0]
+    assert "received and queued" in receipt
+    reference = receipt.split("Referral ", 1)[1].split(" ", 1)[0]
+
+    listed = _cli(env_for_cli, "referrals", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["reference"], r["status"], r["borough"]) for r in rows] == [(reference, "queued", "Lambeth")]
+    assert rows[0]["created_at"]
+
+    shown = _cli(env_for_cli, "referrals", "show", reference, "--json")
+    assert shown.returncode == 0, shown.stderr
+    details = json.loads(shown.stdout)["details"]
+    assert details["yp_first_name"] == PERSONAL["yp_first_name"]
+    assert details["referrer_phone"] == "+447700900123"
+    assert details["needs"] == ["gang activity", "housing", "EET"]
+
+
+async def test_the_same_message_id_twice_gives_identical_replies_and_changes_nothing(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat(client, "dup", ["hi"])
+    body = {"session": "dup", "role": "referrer", "text": "14/02/2006", "message_id": "provider-42"}
+    first = (await client.post("/simulator/message", json=body)).json()
+    again = (await client.post("/simulator/message", json=body)).json()
+    assert first == again
+    assert "borough" in first["replies"][0]
+    async with sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(InboundMessage)) == 2
+        conversation = (await db.execute(select(Conversation))).scalar_one()
+        assert conversation.state == "borough"
+
+
+async def test_a_burst_of_one_message_id_is_handled_once(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat(client, "burst", ["hi"])
+    body = {"session": "burst", "role": "referrer", "text": "14/02/2006", "message_id": "provider-burst"}
+    results = await asyncio.gather(*(client.post("/simulator/message", json=body) for _ in range(8)))
+    assert {r.status_code for r in results} == {200}
+    assert len({json.dumps(r.json()) for r in results}) == 1
+    async with sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(InboundMessage)) == 2
+        assert (await db.execute(select(Conversation.state))).scalar_one() == "borough"
+
+
+async def test_a_screened_out_referral_keeps_only_the_reason_and_the_day(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    replies = await chat(client, "young", SCREENED_OUT)
+    assert "ages 16 to 24" in replies[-1][0]
+    async with sessions() as db:
+        outs = (await db.execute(select(ScreenOut))).scalars().all()
+        assert [o.reason for o in outs] == ["too_young"]
+        assert await db.scalar(select(func.count()).select_from(Referral)) == 0
+        bodies = (await db.execute(select(InboundMessage.body))).scalars().all()
+        assert bodies == [None, None]
+        conversation = (await db.execute(select(Conversation))).scalar_one()
+        assert conversation.draft is not None and conversation.draft["answers"] == {}
+
+
+async def test_healthz_answers_ok_while_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_simulator_refuses_malformed_requests_clearly(client: httpx.AsyncClient) -> None:
+    response = await client.post("/simulator/message", json={"session": "bad id!", "text": "hi"})
+    assert response.status_code == 422
+    response = await client.post("/simulator/message", json={"session": "ok", "text": "x" * 5000})
+    assert response.status_code == 422
+
+
+async def test_simulator_page_is_marked_as_a_test_tool(client: httpx.AsyncClient) -> None:
+    page = await client.get("/simulator")
+    assert page.status_code == 200
+    assert "Test tool" in page.text
