@@ -24,6 +24,7 @@ from flows.summary import SO_FAR, render_summary, summary_items
 __all__ = ["step", "State", "MACHINE", "TRANSITIONS", "STATES", "command_of", "COMMANDS"]
 
 STUCK_AFTER = 3
+_ITEM_NUMBER = re.compile(r"[0-9]{1,4}")
 
 
 class State:
@@ -108,7 +109,10 @@ class _Turn:
 
     # --- responding ---------------------------------------------------------------------
 
-    def respond(self, text: str) -> tuple[list[Reply], Submitted | ScreenedOut | None]:
+    def respond(self, text: str, danger: bool) -> tuple[list[Reply], Submitted | ScreenedOut | None]:
+        if danger and self.state not in FINISHED:
+            # Safety first. The message is not taken as an answer: the question stands.
+            return [Reply(messages.EMERGENCY, (), ReplyKind.EMERGENCY), *self._prompt()], None
         if self.state in FINISHED:
             self._start_afresh()
             self.begin()
@@ -129,23 +133,27 @@ class _Turn:
         self.draft.bad_tries = 0
         self.draft.editing = False
         self.draft.resume = None
-        if self.ctx.sender_phone:
-            # The channel already told us the referrer's number: don't ask for it.
-            self.draft.answers["referrer_phone"] = self.ctx.sender_phone
+        for question in QUESTIONS:
+            known = question.known_answer(self.ctx)
+            if known is not None:
+                self.draft.answers[question.key] = known
 
     def _settle(self) -> None:
         """Move past questions that don't apply (and, in an edit, those already answered)."""
         while self.state in BY_KEY:
             question = BY_KEY[self.state]
             answered = question.key in self.draft.answers
-            if question.applies(self.draft.answers, self.ctx) and not (self.draft.editing and answered):
+            skip = (self.draft.editing and answered) or question.known_answer(self.ctx) is not None
+            if question.applies(self.draft.answers, self.ctx) and not skip:
                 return
             self.answered()
         if self.state == State.SUMMARY:
             self.draft.editing = False
 
     def _prompt(self) -> list[Reply]:
-        """What to ask now: the current question, or the summary."""
+        """What to ask now: the current question, the summary, or the restart confirmation."""
+        if self.state == State.CONFIRM_RESTART:
+            return [Reply(messages.CONFIRM_RESTART, ("RESTART",))]
         if self.state == State.SUMMARY:
             return [Reply(render_summary(self.draft.answers, self.ctx), ("YES",), ReplyKind.SUMMARY)]
         question = BY_KEY[self.state]
@@ -164,7 +172,7 @@ class _Turn:
         if command == "restart":
             self.draft.resume = self.state
             self.ask_restart()
-            return [Reply(messages.CONFIRM_RESTART, ("RESTART",))]
+            return self._prompt()
         return self._back()
 
     def _back(self) -> list[Reply]:
@@ -191,11 +199,11 @@ class _Turn:
     def _at_summary(self, text: str) -> tuple[list[Reply], Submitted | None]:
         items = summary_items(self.draft.answers, self.ctx)
         cleaned = text.strip()
-        if cleaned.isdigit() and 1 <= int(cleaned) <= len(items):
-            self.draft.editing = True
-            self.goto(items[int(cleaned) - 1].key)
-            return self._prompt(), None
-        if cleaned.isdigit():
+        if _ITEM_NUMBER.fullmatch(cleaned):
+            if 1 <= int(cleaned) <= len(items):
+                self.draft.editing = True
+                self.goto(items[int(cleaned) - 1].key)
+                return self._prompt(), None
             return [Reply(messages.pick_number_text(len(items)))], None
         try:
             confirmed = cleaned.lower() in {"send", "submit"} or parse_yes_no(cleaned)
@@ -274,11 +282,10 @@ def step(draft: Draft, text: str, ctx: Context) -> Outcome:
     MACHINE.add_model(turn, initial=draft.state if draft.state in STATES else State.NEW)
     try:
         danger = suggests_immediate_danger(text)
-        replies, event = turn.respond(text)
+        replies, event = turn.respond(text, danger)
         turn.draft.state = turn.state
     finally:
         MACHINE.remove_model(turn)
-    if danger:
-        # Safety first, then the conversation carries on where it was.
+    if danger and replies[0].kind is not ReplyKind.EMERGENCY:
         replies = [Reply(messages.EMERGENCY, (), ReplyKind.EMERGENCY), *replies]
     return Outcome(replies=replies, draft=turn.draft, event=event, danger=danger)

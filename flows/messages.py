@@ -25,8 +25,8 @@ SUMMARY_PROMPT = "Send a number to change that answer, YES to send the referral,
 def help_text(unit_contact: str) -> str:
     """What to do, and how to reach a person."""
     return (
-        "Answer each question in turn. BACK: previous question. SUMMARY: your answers. "
-        f"RESTART: start again. To talk to a person: {unit_contact}."
+        "Answer each question in turn. BACK: last question. SUMMARY: your answers. "
+        f"RESTART: start again. To talk to someone: {unit_contact}"
     )
 
 

@@ -94,6 +94,8 @@ _NAMED = re.compile(
     r"([0-9]{1,2})(?:st|nd|rd|th)?[\s/.\-,]*(?:of\s+)?([a-z]+)\.?[\s/.\-,]*([0-9]+)"
 )
 
+_NO_YEAR = re.compile(r"[0-9]{1,2}(?:st|nd|rd|th)?[\s/.\-]*[a-z]*\.?|[0-9]{1,2}[/.\-][0-9]{1,2}")
+
 
 def _month_number(word: str) -> int:
     """Return 1-12 for an English month name, abbreviation or near-miss spelling."""
@@ -140,7 +142,7 @@ def _split_date(text: str) -> tuple[int, int, str]:
         return day, month, m[3]
     if m := _NAMED.fullmatch(text):
         return int(m[1]), _month_number(m[2]), m[3]
-    if re.fullmatch(r"[0-9]{1,2}(?:st|nd|rd|th)?[\s/.\-]*[a-z]*\.?|[0-9]{1,2}[/.\-][0-9]{1,2}", text):
+    if _NO_YEAR.fullmatch(text):
         raise Invalid("Please include the year, like 14/02/2006.")
     raise Invalid(_DATE_HINT)
 

@@ -53,6 +53,11 @@ class Question:
     screen: Screen | None = None
     optional: bool = False
     choices: tuple[str, ...] = ()
+    known: Callable[[Context], Any] | None = None
+    """The answer when the channel already gives it (the referrer's number over SMS): not asked then."""
+
+    def known_answer(self, ctx: Context) -> Any:
+        return None if self.known is None else self.known(ctx)
 
     def applies(self, answers: Answers, ctx: Context) -> bool:
         return self.ask_if is None or self.ask_if(answers, ctx)
@@ -246,8 +251,8 @@ def _show_phone(value: str | None) -> str:
 # --- when a question applies ---------------------------------------------------------------
 
 
-def _no_phone_from_channel(answers: Answers, ctx: Context) -> bool:
-    return ctx.sender_phone is None
+def _phone_from_channel(ctx: Context) -> str | None:
+    return ctx.sender_phone
 
 
 def _under_18(answers: Answers, ctx: Context) -> bool:
@@ -303,7 +308,7 @@ QUESTIONS: tuple[Question, ...] = (
              "Please send your organisation, e.g. St Thomas' A&E youth team.", label=" "),
     Question("referrer_phone", "Your phone number? e.g. 07700 900123", _phone,
              "Please send a UK phone number, e.g. 07700 900123.", label=" ", show=_show_phone,
-             ask_if=_no_phone_from_channel),
+             known=_phone_from_channel),
     Question("referrer_email", "Your work email?", _email,
              "Please send an email address like name@example.org.", label=" "),
     Question("relationship", "Your relationship to the young person? e.g. their youth worker",

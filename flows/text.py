@@ -91,7 +91,7 @@ def _transliterate(char: str) -> str:
 
 
 def gsm_safe(text: str) -> str:
-    """Return text as one GSM-7 line: plain punctuation, single spaces, accents dropped if needed."""
+    """Return text as one GSM-7 line: plain punctuation, single spaces, accents dropped."""
     spaced = "".join(
         " " if c.isspace() or unicodedata.category(c) == "Cc" else c for c in plain(text)
     )

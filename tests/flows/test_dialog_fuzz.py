@@ -1,0 +1,84 @@
+"""Arbitrary text at every state: never an exception, always a short reply, nothing lost on bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dialog_support import CTX, draft_at
+from flows.dialog import STATES, State, command_of, step
+from flows.model import Draft, ReplyKind
+from flows.parsing import Invalid, is_skip
+from flows.questions import BY_KEY
+from flows.safety import suggests_immediate_danger
+from flows.text import segment_count
+
+SMS = replace(CTX, sender_phone="+447700900999")
+
+
+def _draft_for(state: str) -> Draft:
+    if state == State.CONFIRM_RESTART:
+        return step(draft_at("notes"), "restart", CTX).draft
+    if state in (State.NEW, State.DONE, State.SCREENED_OUT):
+        return Draft(state=state)
+    if state == "mash":
+        return _under_18_at_mash()
+    return draft_at(state)
+
+
+def _under_18_at_mash() -> Draft:
+    draft = Draft()
+    from support import WHOLE_REFERRAL
+
+    for text in ["hi", "01/01/2010", *WHOLE_REFERRAL[2:]]:
+        if draft.state == "mash":
+            return draft
+        draft = step(draft, text, CTX).draft
+    raise LookupError("mash never asked")
+
+
+DRAFTS = {state: _draft_for(state) for state in STATES if state != "referrer_phone"}
+DRAFTS["referrer_phone"] = draft_at("referrer_phone")
+
+nasty_text = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=10_000),
+    st.sampled_from(["", " ", "\x00", "\n\n", "'; DROP TABLE referrals; --", "<script>alert(1)</script>",
+                     "😀😀😀", "\u202e\u200b", "1" * 5000, "00/00/0000", "-1", "99", "Y N", "%s%n"]),
+)
+
+
+@pytest.mark.parametrize("state", sorted(DRAFTS), ids=str)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=nasty_text)
+def test_any_text_in_any_state_gets_short_replies_and_bad_input_changes_nothing(state: str, text: str) -> None:
+    before = DRAFTS[state]
+    outcome = step(before, text, CTX)
+    assert outcome.replies, "every message gets a reply"
+    for reply in outcome.replies:
+        limit = 3 if reply.kind is ReplyKind.SUMMARY else 1
+        assert segment_count(reply.text) <= limit, reply.text
+    question = BY_KEY.get(state)
+    if question is None or command_of(text) is not None or suggests_immediate_danger(text):
+        return
+    if question.optional and is_skip(text):
+        return
+    try:
+        question.parse(text, CTX)
+    except Invalid:
+        assert outcome.draft.state == before.state
+        assert outcome.draft.answers == before.answers
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.text(max_size=40), min_size=1, max_size=25))
+def test_any_sequence_of_messages_never_raises(texts: list[str]) -> None:
+    draft = Draft()
+    for text in texts:
+        outcome = step(draft, text, SMS)
+        assert outcome.replies
+        draft = outcome.draft
+    assert draft.state in STATES

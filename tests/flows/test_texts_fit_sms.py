@@ -1,0 +1,93 @@
+"""Every text the bot can send fits one GSM-7 segment; the summary fits three, whatever was typed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from dialog_support import CTX, draft_at
+from flows import messages
+from flows.boroughs import BOROUGHS
+from flows.dialog import COMMANDS, State, _did_you_mean, _reask, command_of, step
+from flows.questions import QUESTIONS
+from flows.screening import Reason, explanation
+from flows.summary import render_summary
+from flows.text import is_gsm7, segment_count
+
+LONGEST_CONTACT = "x" * 40  # UNIT_CONTACT's limit
+OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN = {"START", "YES", "UNSTOP"}
+
+
+def _fixed_texts() -> list[str]:
+    texts = [messages.WELCOME, messages.EMERGENCY, messages.CONFIRM_RESTART, messages.RESTARTED,
+             messages.CARRY_ON, messages.FIRST_QUESTION, messages.SUMMARY_PROMPT,
+             messages.help_text(LONGEST_CONTACT), messages.stuck_text(LONGEST_CONTACT),
+             messages.submitted_text("ABCDE-XXXXXXXXXX", "from 12:30pm Wednesday"),
+             messages.pick_number_text(9999)]
+    for question in QUESTIONS:
+        texts += [question.text, question.reask, _reask(question.reask, "x" * 80)]
+    for reason in Reason:
+        texts.append(explanation(reason, 15, 25))
+    longest = tuple(sorted(BOROUGHS, key=len, reverse=True)[:3])
+    texts.append(_did_you_mean(longest))
+    return texts
+
+
+@pytest.mark.parametrize("text", _fixed_texts())
+def test_every_text_fits_one_plain_sms_segment(text: str) -> None:
+    assert is_gsm7(text), f"not GSM-7: {text!r}"
+    assert segment_count(text) == 1, f"{len(text)} characters: {text!r}"
+
+
+@pytest.mark.parametrize("word", sorted(OPT_OUT | OPT_IN))
+def test_no_command_is_a_carrier_opt_out_or_opt_in_word(word: str) -> None:
+    # Telegram's /start is a command, but a bare START (what an SMS carrier acts on) is not.
+    assert command_of(word) is None
+    assert command_of(word.lower()) is None
+    assert word.lower() not in COMMANDS
+
+
+def test_no_text_asks_anyone_to_reply_with_an_opt_out_word() -> None:
+    for text in _fixed_texts():
+        for word in OPT_OUT:
+            assert f"send {word}" not in text.lower() and f"reply {word}" not in text.lower()
+
+
+def test_the_summary_fits_three_segments_with_the_longest_answers() -> None:
+    draft = draft_at(State.SUMMARY)
+    answers = dict(draft.answers)
+    for key in ("referrer_name", "yp_first_name", "yp_last_name", "yp_known_as"):
+        answers[key] = "Alexandrina-Wilhelmina " * 2 + "Featherstonehaugh"[:14]
+    for key, size in (("referrer_role", 60), ("referrer_org", 80), ("relationship", 60), ("risk_note", 200),
+                      ("best_times", 80), ("notes", 300)):
+        answers[key] = "w" * size
+    answers["referrer_email"] = "a" * 60 + "@" + "b" * 60 + ".example.org"
+    answers["yp_gender"] = "z" * 40
+    answers["yp_language"] = {"language": "q" * 55, "interpreter": True}
+    text = render_summary(answers, CTX)
+    assert is_gsm7(text)
+    assert segment_count(text) <= 3
+    assert text.count("\n") == len([line for line in text.splitlines()[1:]])  # one line per item
+
+
+def test_the_summary_stays_gsm7_when_answers_have_emoji_and_accents() -> None:
+    draft = draft_at(State.SUMMARY)
+    answers = {**draft.answers, "yp_first_name": "Zoë 😀", "notes": "“quoted” — naïve"}
+    text = render_summary(answers, CTX)
+    assert is_gsm7(text)
+    assert segment_count(text) <= 3
+    assert "Zoe" in text or "Zoë" in text
+
+
+def test_the_summary_with_ordinary_answers_is_not_trimmed() -> None:
+    text = step(draft_at("notes"), "skip", CTX).replies[0].text
+    assert ".." not in text
+    assert "14/02/2006" in text and "Lambeth" in text
+
+
+def test_the_summary_over_sms_still_fits() -> None:
+    sms = replace(CTX, sender_phone="+447700900999")
+    text = render_summary({**draft_at(State.SUMMARY).answers, "referrer_phone": "+447700900999"}, sms)
+    assert segment_count(text) <= 3
