@@ -114,6 +114,7 @@ def serve() -> None:
 
     settings = _with_keys(_settings())
     configure_logging(settings.log_level)
+    _preflight(settings)
     if settings.simulator_on:
         typer.echo(f"Simulator (a test tool): http://{settings.host}:{settings.port}/simulator")
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
@@ -125,6 +126,25 @@ def serve() -> None:
         raise _fail(str(exc) or type(exc).__name__, code=1) from None
     if not server.started:
         raise typer.Exit(1)
+
+
+def _preflight(settings: Settings) -> None:
+    """Refuse to start, in one line, when the database is unreachable or behind the code."""
+    from store.migrate import is_at_head
+
+    async def check() -> bool:
+        engine = make_engine(settings.database_url)
+        try:
+            return await is_at_head(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        current = asyncio.run(check())
+    except Exception as exc:  # noqa: BLE001 - any failure here is the operator's to fix, in one line
+        raise _fail(f"cannot use the database ({type(exc).__name__}): check DATABASE_URL", code=1) from None
+    if not current:
+        raise _fail("the database is not migrated: run `referral-bot migrate`", code=1)
 
 
 @app.command()

@@ -100,17 +100,6 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
-async def chat(client: httpx.AsyncClient, session: str, texts: list[str], prefix: str = "m") -> list[list[str]]:
-    """Send each text in turn through the simulator; the replies to each."""
-    out: list[list[str]] = []
-    for number, message in enumerate(texts):
-        response = await client.post("/simulator/message", json={
-            "session": session, "role": "referrer", "text": message, "message_id": f"{prefix}-{session}-{number}"})
-        assert response.status_code == 200, response.text
-        out.append(response.json()["replies"])
-    return out
-
-
 @pytest.fixture
 def env_for_cli(settings: Settings) -> dict[str, Any]:
     """Environment for running the real `referral-bot` command against the test database."""

@@ -7,6 +7,8 @@ import socket
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import httpx
+
 LONDON = ZoneInfo("Europe/London")
 TEST_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
 
@@ -83,3 +85,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def chat(client: httpx.AsyncClient, session: str, texts: list[str], prefix: str = "m") -> list[list[str]]:
+    """Send each text in turn through the simulator; the replies to each."""
+    out: list[list[str]] = []
+    for number, message in enumerate(texts):
+        response = await client.post("/simulator/message", json={
+            "session": session, "role": "referrer", "text": message, "message_id": f"{prefix}-{session}-{number}"})
+        assert response.status_code == 200, response.text
+        out.append(response.json()["replies"])
+    return out

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conftest import chat
+from support import chat
 from store.models import Conversation, InboundMessage, Referral, ScreenOut
 from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL
 

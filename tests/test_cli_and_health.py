@@ -1,0 +1,103 @@
+"""The command line and the health check, against the real database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from bot.web import create_app
+from support import chat
+from store.models import Conversation, InboundMessage
+from store.purge import purge_drafts
+from support import WHOLE_REFERRAL, free_port
+
+
+def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_referrals_list_prints_a_readable_table_and_filters_by_status(
+    client: httpx.AsyncClient, env_for_cli: dict[str, Any]
+) -> None:
+    assert _cli(env_for_cli, "referrals", "list").stdout.strip() == "No referrals."
+    await chat(client, "table", WHOLE_REFERRAL)
+    table = _cli(env_for_cli, "referrals", "list")
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.strip().splitlines()
+    assert header.split()[:4] == ["REFERENCE", "STATUS", "RECEIVED", "BOROUGH"]
+    assert "queued" in row and "Lambeth" in row and row.startswith("LGX-")
+    assert "Jaylen" not in table.stdout  # the list carries no names
+    assert json.loads(_cli(env_for_cli, "referrals", "list", "--status", "accepted", "--json").stdout) == []
+    bad = _cli(env_for_cli, "referrals", "list", "--status", "lost")
+    assert bad.returncode == 2 and "unknown status 'lost'" in bad.stderr
+
+
+async def test_referrals_show_reads_the_whole_referral_and_refuses_unknown_references(
+    client: httpx.AsyncClient, env_for_cli: dict[str, Any]
+) -> None:
+    await chat(client, "show", WHOLE_REFERRAL)
+    reference = json.loads(_cli(env_for_cli, "referrals", "list", "--json").stdout)[0]["reference"]
+    shown = _cli(env_for_cli, "referrals", "show", reference.lower())
+    assert shown.returncode == 0
+    assert "Jaylen" in shown.stdout and "yp_first_name" in shown.stdout
+    missing = _cli(env_for_cli, "referrals", "show", "LGX-ZZZZZ", "--json")
+    assert missing.returncode == 1
+    assert missing.stdout == "" and missing.stderr.strip() == "referral-bot: no referral with reference LGX-ZZZZZ"
+
+
+def test_keygen_makes_a_key_file_once_and_never_overwrites_it(env_for_cli: dict[str, Any], tmp_path: Any) -> None:
+    key_file = tmp_path / "k" / "data.key"
+    made = _cli(env_for_cli, "keygen", "--file", str(key_file))
+    assert made.returncode == 0 and "Generated" in made.stdout
+    key = key_file.read_text()
+    assert oct(key_file.stat().st_mode)[-3:] == "600"
+    assert _cli(env_for_cli, "keygen", "--file", str(key_file), "--if-missing").returncode == 0
+    again = _cli(env_for_cli, "keygen", "--file", str(key_file))
+    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+    assert key_file.read_text() == key
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(settings: Settings) -> None:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        # Swap in a database nobody is listening on, as if it had gone away under the app.
+        from store.db import make_engine, make_sessionmaker
+
+        dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
+        app.state.sessions = make_sessionmaker(dead)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.get("/healthz")
+        await dead.dispose()
+    assert response.status_code == 503
+    assert response.json()["status"] != "ok"
+
+
+async def test_drafts_idle_past_the_ttl_are_purged_and_fresh_ones_kept(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], env_for_cli: dict[str, Any]
+) -> None:
+    await chat(client, "old", WHOLE_REFERRAL[:5])
+    await chat(client, "fresh", WHOLE_REFERRAL[:3])
+    async with sessions() as db, db.begin():
+        old = (await db.execute(select(Conversation).order_by(Conversation.id))).scalars().first()
+        assert old is not None
+        old.updated_at = datetime.now(UTC) - timedelta(hours=73)
+        await db.execute(InboundMessage.__table__.update().where(InboundMessage.conversation_id == old.id)
+                         .values(received_at=datetime.now(UTC) - timedelta(hours=73)))
+    purged = _cli(env_for_cli, "purge")
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout.strip() == "Purged 1 draft conversations and 5 message records."
+    async with sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(Conversation)) == 1
+        assert await db.scalar(select(func.count()).select_from(InboundMessage)) == 3
+    async with sessions() as db, db.begin():
+        counts = await purge_drafts(db, datetime.now(UTC), 72)
+    assert (counts.conversations, counts.messages) == (0, 0)
