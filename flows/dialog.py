@@ -256,9 +256,14 @@ class _Turn:
 
 
 def _reask(reask: str, hint: str | None) -> str:
-    if hint and len(hint) + len(reask) < 158:
-        return f"{hint} {reask}"
-    return reask
+    """The question's own re-ask, after what was wrong when the parser could say ("That date is in the future.").
+
+    Hints that are instructions ("Please ...") would only repeat the re-ask, which has the example.
+    """
+    if not hint or hint.startswith("Please"):
+        return reask
+    what_was_wrong = hint.split(". ", 1)[0].rstrip(".") + "."
+    return f"{what_was_wrong} {reask}" if len(what_was_wrong) + len(reask) < 160 else reask
 
 
 def _did_you_mean(options: tuple[str, ...]) -> str:

@@ -124,10 +124,14 @@ def _one_of(names: Sequence[str]) -> Parser:
 
 
 def _gender(text: str, ctx: Context) -> str:
+    """One of the numbered choices, or their own words (letters, not just numbers)."""
     try:
         return GENDERS[parse_choice(text, GENDERS) - 1]
     except Invalid:
-        return parse_short_text(text, 40)
+        described = parse_short_text(text, 40)
+    if not any(ch.isalpha() for ch in described):
+        raise Invalid()
+    return described
 
 
 def _language(text: str, ctx: Context) -> dict[str, Any]:
@@ -278,7 +282,7 @@ YN = "Please reply Y or N."
 QUESTIONS: tuple[Question, ...] = (
     # Screening first: nothing identifying is asked until the young person is eligible.
     Question("dob", "What is the young person's date of birth? e.g. 14/02/2006", _dob,
-             "I didn't catch that date. Please send it day first, like 14/02/2006.",
+             "Please send their date of birth day first, like 14/02/2006.",
              label="DOB", show=_show_date, screen=_screen_age),
     Question("borough", "Which London borough do they live in or have links to? e.g. Lambeth. "
              "Send OUTSIDE if none.", _borough,

@@ -285,3 +285,21 @@ def test_after_submitting_the_next_message_starts_a_new_referral() -> None:
 def test_the_receipt_says_when_the_unit_will_look(when: str, expected: str) -> None:
     final = last(WHOLE_REFERRAL, with_now(CTX, when))
     assert f"look at it {expected} and" in final.replies[0].text
+
+
+@pytest.mark.parametrize(("state", "text", "expected"), [
+    ("dob", "14/02/2030", "That date is in the future. Please send their date of birth day first, like 14/02/2006."),
+    ("dob", "02/14/2006", "Please send their date of birth day first, like 14/02/2006."),
+    ("yp_mobile", "020 7946 0000", "That looks like a landline. Please send a UK mobile number like 07700 900123, or SKIP."),
+    ("gang_involved", "maybe", "Please reply Y or N."),
+    ("yp_gender", "1 2", "Please send 1, 2, 3 or their own words."),
+])
+def test_a_re_ask_says_what_was_wrong_once_and_gives_an_example(state: str, text: str, expected: str) -> None:
+    outcome = step(draft_at(state), text, CTX)
+    assert [r.text for r in outcome.replies] == [expected]
+    assert outcome.draft.state == state
+
+
+def test_gender_can_be_given_in_their_own_words() -> None:
+    outcome = step(draft_at("yp_gender"), "they/them, agender", CTX)
+    assert outcome.draft.answers["yp_gender"] == "they/them, agender"
