@@ -26,6 +26,7 @@ __all__ = ["create_app", "Sessions", "AppSettings"]
 log = logging.getLogger("referral_bot.web")
 
 PURGE_EVERY_SECONDS = 15 * 60
+SORRY = "Sorry, something went wrong on our side and nothing was saved. Please send that again in a minute."
 HEALTH_TIMEOUT_SECONDS = 3.0
 
 
@@ -79,6 +80,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="referral-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        """Never a stack trace to a user: a kind line, a retryable status, and the type in our log."""
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse({"error": SORRY, "replies": [SORRY]}, status_code=503)
 
     @app.get("/healthz")
     async def healthz(sessions: Sessions) -> JSONResponse:

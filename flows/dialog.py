@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from transitions import Machine
@@ -86,6 +88,7 @@ class _Turn:
     def __init__(self, draft: Draft, ctx: Context) -> None:
         self.draft = draft
         self.ctx = ctx
+        self.state = State.NEW
 
     # Conditions named in the transition table.
     def complete(self) -> bool:
@@ -281,16 +284,28 @@ MACHINE = Machine(
 )
 
 
+_local = threading.local()
+
+
+def _turn_model() -> _Turn:
+    """This thread's machine model, bound once: binding a model costs more than a whole step."""
+    turn: _Turn | None = getattr(_local, "turn", None)
+    if turn is None:
+        turn = _Turn(Draft(), Context(now=datetime.now(UTC)))
+        MACHINE.add_model(turn, initial=State.NEW)
+        _local.turn = turn
+    return turn
+
+
 def step(draft: Draft, text: str, ctx: Context) -> Outcome:
     """Take one message in a conversation: the replies, the new draft, and what happened."""
-    turn = _Turn(copy.deepcopy(draft), ctx)
-    MACHINE.add_model(turn, initial=draft.state if draft.state in STATES else State.NEW)
-    try:
-        danger = suggests_immediate_danger(text)
-        replies, event = turn.respond(text, danger)
-        turn.draft.state = turn.state
-    finally:
-        MACHINE.remove_model(turn)
+    turn = _turn_model()
+    turn.draft, turn.ctx = copy.deepcopy(draft), ctx
+    # A step never awaits, so reusing the thread's model cannot interleave two conversations.
+    MACHINE.set_state(draft.state if draft.state in STATES else State.NEW, model=turn)
+    danger = suggests_immediate_danger(text)
+    replies, event = turn.respond(text, danger)
+    turn.draft.state = turn.state
     if danger and replies[0].kind is not ReplyKind.EMERGENCY:
         replies = [Reply(messages.EMERGENCY, (), ReplyKind.EMERGENCY), *replies]
     return Outcome(replies=replies, draft=turn.draft, event=event, danger=danger)

@@ -101,3 +101,20 @@ async def test_drafts_idle_past_the_ttl_are_purged_and_fresh_ones_kept(
     async with sessions() as db, db.begin():
         counts = await purge_drafts(db, datetime.now(UTC), 72)
     assert (counts.conversations, counts.messages) == (0, 0)
+
+
+async def test_a_database_failure_mid_message_gets_a_kind_retryable_answer(settings: Settings) -> None:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        from store.db import make_engine, make_sessionmaker
+
+        dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
+        app.state.sessions = make_sessionmaker(dead)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.post("/simulator/message", json={"session": "x", "text": "hi"})
+        await dead.dispose()
+    assert response.status_code == 503
+    assert response.json()["replies"] == ["Sorry, something went wrong on our side and nothing was saved. "
+                                          "Please send that again in a minute."]
+    assert "Traceback" not in response.text

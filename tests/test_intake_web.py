@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from support import chat
-from store.models import Conversation, InboundMessage, Referral, ScreenOut
+from bot.settings import Settings
+from bot.web import create_app
+from store.models import Conversation, InboundMessage, Referral, SafeguardingAlert, ScreenOut
 from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL
 
 
@@ -101,3 +103,38 @@ async def test_simulator_page_is_marked_as_a_test_tool(client: httpx.AsyncClient
     page = await client.get("/simulator")
     assert page.status_code == 200
     assert "Test tool" in page.text
+
+
+async def test_danger_mid_referral_flags_the_referral_and_records_an_alert(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    texts = [*WHOLE_REFERRAL[:4], "they've got a knife and are outside now", *WHOLE_REFERRAL[4:]]
+    replies = await chat(client, "danger", texts)
+    assert "999" in replies[4][0]
+    assert replies[4][1].startswith("Which apply?")  # the question stands
+    assert "queued" in replies[-1][0]
+    async with sessions() as db:
+        referral = (await db.execute(select(Referral))).scalar_one()
+        alerts = (await db.execute(select(SafeguardingAlert))).scalars().all()
+        conversation = (await db.execute(select(Conversation))).scalar_one()
+    assert referral.safeguarding_flag is True
+    assert [(a.state, a.channel) for a in alerts] == [("risks", "simulator")]
+    assert conversation.flagged is False  # the next referral from this sender starts unflagged
+
+
+async def test_a_referral_without_danger_is_not_flagged(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await chat(client, "calm", WHOLE_REFERRAL)
+    async with sessions() as db:
+        assert (await db.execute(select(Referral.safeguarding_flag))).scalar_one() is False
+
+
+async def test_the_simulator_can_be_switched_off(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"simulator_enabled": False}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            assert (await http.get("/simulator")).status_code == 404
+            assert (await http.post("/simulator/message", json={"session": "a", "text": "hi"})).status_code == 404
+            assert (await http.get("/healthz")).status_code == 200

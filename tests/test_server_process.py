@@ -116,3 +116,12 @@ def test_an_unmigrated_database_is_a_clear_start_up_error(env_for_cli: dict[str,
     assert result.returncode != 0
     assert "referral-bot migrate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_two_server_processes_share_one_conversation(env_for_cli: dict[str, Any]) -> None:
+    with running_server(env_for_cli) as (first, _), running_server(env_for_cli) as (second, _):
+        replies = []
+        for number, text in enumerate(WHOLE_REFERRAL):
+            base = first if number % 2 == 0 else second
+            replies += _send(base, "two", [text], number)
+    assert "received and queued" in replies[-1][0]
