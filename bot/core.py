@@ -1,14 +1,15 @@
 """The one way into a conversation: an inbound message in, the replies out.
 
-Every channel (simulator, SMS, Telegram) builds an `Inbound` and calls `handle`. Each message
-is one short transaction: lock the sender's conversation, return the stored replies if the
-provider already delivered this message id, else step the dialog and save everything at once.
+Every channel (simulator, SMS, Telegram) builds an `Inbound` and calls `handle`. The message is
+stored first, in its own short transaction, so a crash loses nothing; then one transaction locks
+the sender's conversation, steps the dialog and saves everything it led to. A provider id seen
+before returns the replies it got then, and changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -17,18 +18,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from flows.dialog import step
+from flows.keywords import Keyword, carrier_keyword
 from flows.model import Context, Draft, Reply, ReplyKind, ScreenedOut, Submitted
 from flows.questions import age_of
-from store.conversations import find_message, forget_message_bodies, lock_conversation, record_message
+from flows.text import segment_count
+from store.contacts import contact_for, set_blocked, set_opted_out
+from store.conversations import (
+    count_attempt,
+    finish_message,
+    forget_message_bodies,
+    lock_conversation,
+    store_inbound,
+)
 from store.crypto import keyed_hash
-from store.models import SafeguardingAlert
+from store.models import InboundStatus, SafeguardingAlert
+from store.outbox import enqueue
 from store.referrals import create_referral, new_reference, record_screen_out
 
-__all__ = ["Channel", "Inbound", "handle", "flow_context"]
+__all__ = ["Channel", "Inbound", "Handled", "handle", "flow_context", "PHONE_CHANNELS", "reply_markup"]
 
 log = logging.getLogger("referral_bot.core")
 
 _ATTEMPTS = 5
+GIVE_UP_AFTER = 3
 
 
 class Channel(StrEnum):
@@ -38,7 +50,7 @@ class Channel(StrEnum):
     SIMULATOR = "simulator"
 
 
-# Channels whose sender id is the referrer's phone number, so the flow need not ask for it.
+# Channels whose sender id is a phone number: the referrer's number, and carrier keywords apply.
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
 
@@ -51,6 +63,14 @@ class Inbound:
     message_id: str
     text: str
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The replies to a message, and the outbox rows holding them when the channel sends them itself."""
+
+    replies: list[Reply]
+    outbox_ids: list[int] = field(default_factory=list)
 
 
 def flow_context(settings: Settings, inbound: Inbound, reference: str) -> Context:
@@ -67,28 +87,91 @@ def flow_context(settings: Settings, inbound: Inbound, reference: str) -> Contex
     )
 
 
-async def handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> list[Reply]:
-    """Take one inbound message and return the replies; the same message id again changes nothing."""
+def reply_markup(reply: Reply) -> dict[str, object] | None:
+    """What a channel with buttons needs to draw them; nothing personal."""
+    if not reply.choices and not reply.share_phone:
+        return None
+    return {"choices": list(reply.choices), "share_phone": reply.share_phone}
+
+
+async def handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                 *, via_outbox: bool = False) -> Handled:
+    """Take one inbound message; `via_outbox` queues the replies for sending instead of returning only."""
+    async with sessions() as db, db.begin():
+        stored = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
+                                     sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
+        if stored.status != InboundStatus.RECEIVED:
+            log.info("inbound duplicate message=%s", stored.id)
+            return Handled([_reply_from(r) for r in stored.replies or []])
+    try:
+        return await process(inbound, sessions, settings, via_outbox=via_outbox)
+    except Exception:
+        # Stored but not processed: recovery will try again later, a few times at most.
+        async with sessions() as db, db.begin():
+            await count_attempt(db, inbound.channel, inbound.message_id, GIVE_UP_AFTER)
+        raise
+
+
+async def process(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                  *, via_outbox: bool) -> Handled:
+    """Step the conversation for a stored message, in one transaction (retried whole on a collision)."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             async with sessions() as db, db.begin():
-                return await _handle_once(inbound, db, settings)
+                return await _process_once(inbound, db, settings, via_outbox)
         except IntegrityError:
-            # A reference that collided, or the same message racing in on another process:
-            # the transaction rolled back whole, so trying again is safe and finds the winner.
+            # A reference that collided: the transaction rolled back whole, so trying again is safe.
             if attempt == _ATTEMPTS:
                 raise
             log.warning("inbound retry channel=%s attempt=%d", inbound.channel, attempt)
     raise AssertionError("unreachable")
 
 
-async def _handle_once(inbound: Inbound, db: AsyncSession, settings: Settings) -> list[Reply]:
+async def _process_once(inbound: Inbound, db: AsyncSession, settings: Settings, via_outbox: bool) -> Handled:
     conversation = await lock_conversation(db, inbound.channel, inbound.sender, inbound.received_at)
-    seen = await find_message(db, inbound.channel, inbound.message_id)
-    if seen is not None:
-        log.info("inbound duplicate conversation=%s", conversation.id)
-        return [_reply_from(stored) for stored in seen.replies or []]
+    # The conversation lock serialises this sender, so a racing duplicate has finished by now.
+    stored = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
+                                 sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
+    if stored.status != InboundStatus.RECEIVED:
+        return Handled([_reply_from(r) for r in stored.replies or []])
 
+    replies, body = await _respond(inbound, db, settings, conversation)
+    await finish_message(db, stored, conversation_id=conversation.id, body=body,
+                         replies=[_reply_to(r) for r in replies],
+                         segments=sum(segment_count(r.text) for r in replies))
+    outbox_ids: list[int] = []
+    if via_outbox:
+        for number, reply in enumerate(replies):
+            queued = await enqueue(db, channel=inbound.channel, to=inbound.sender, body=reply.text, purpose="reply",
+                                   now=inbound.received_at, markup=reply_markup(reply),
+                                   dedupe_key=f"reply:{stored.id}:{number}")
+            if queued is not None:
+                outbox_ids.append(queued.id)
+    return Handled(replies, outbox_ids)
+
+
+async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conversation) -> tuple[list[Reply], str | None]:  # type: ignore[no-untyped-def]
+    """The replies to one message, after carrier keywords and opt-outs; and the body to keep."""
+    contact = await contact_for(db, inbound.channel, inbound.sender, inbound.received_at)
+    if contact.blocked:
+        await set_blocked(db, contact, False, inbound.received_at)  # they wrote to us: they unblocked the bot
+    if inbound.channel in PHONE_CHANNELS:
+        keyword = carrier_keyword(inbound.text)
+        if keyword is Keyword.OPT_OUT:
+            await set_opted_out(db, contact, True, inbound.received_at)
+            log.info("opted out conversation=%s", conversation.id)
+            return [], inbound.text  # the carrier confirms STOP itself; we must send nothing
+        if keyword is Keyword.OPT_IN and contact.opted_out:
+            await set_opted_out(db, contact, False, inbound.received_at)
+            log.info("opted in conversation=%s", conversation.id)
+            return [], inbound.text
+        if contact.opted_out:
+            log.info("message from opted-out number kept, not answered conversation=%s", conversation.id)
+            return [], inbound.text
+    return await _converse(inbound, db, settings, conversation)
+
+
+async def _converse(inbound: Inbound, db: AsyncSession, settings: Settings, conversation) -> tuple[list[Reply], str | None]:  # type: ignore[no-untyped-def]
     ctx = flow_context(settings, inbound, new_reference(settings.reference_prefix))
     before = conversation.state
     outcome = step(Draft.from_json(conversation.draft or {}), inbound.text, ctx)
@@ -102,7 +185,6 @@ async def _handle_once(inbound: Inbound, db: AsyncSession, settings: Settings) -
 
     if isinstance(outcome.event, Submitted):
         answers = outcome.event.answers
-        referrer_phone = answers.get("referrer_phone") or ""
         await create_referral(
             db,
             reference=outcome.event.reference,
@@ -111,7 +193,7 @@ async def _handle_once(inbound: Inbound, db: AsyncSession, settings: Settings) -
             borough=answers["borough"],
             age=age_of(answers, ctx) or 0,
             urgency=answers["urgency"],
-            referrer_hash=keyed_hash(referrer_phone, "referrer_phone"),
+            referrer_hash=keyed_hash(answers.get("referrer_phone") or "", "referrer_phone"),
             safeguarding_flag=conversation.flagged,
             now=inbound.received_at,
         )
@@ -128,23 +210,17 @@ async def _handle_once(inbound: Inbound, db: AsyncSession, settings: Settings) -
     conversation.state = outcome.draft.state
     conversation.draft = outcome.draft.to_json()
     conversation.updated_at = inbound.received_at
-    await record_message(
-        db,
-        channel=inbound.channel,
-        provider_id=inbound.message_id,
-        conversation_id=conversation.id,
-        body=body,
-        replies=[_reply_to(reply) for reply in outcome.replies],
-        received_at=inbound.received_at,
-    )
     log.info("inbound handled conversation=%s state=%s->%s replies=%d",
              conversation.id, before, conversation.state, len(outcome.replies))
-    return outcome.replies
+    return outcome.replies, body
 
 
 def _reply_to(reply: Reply) -> dict[str, object]:
-    return {"text": reply.text, "choices": list(reply.choices), "kind": reply.kind.value}
+    return {"text": reply.text, "choices": list(reply.choices), "kind": reply.kind.value,
+            "share_phone": reply.share_phone}
 
 
 def _reply_from(stored: dict[str, object]) -> Reply:
-    return Reply(str(stored["text"]), tuple(stored.get("choices") or ()), ReplyKind(stored.get("kind", "text")))
+    choices = stored.get("choices") or ()
+    return Reply(str(stored["text"]), tuple(choices) if isinstance(choices, list) else (),
+                 ReplyKind(str(stored.get("kind", "text"))), bool(stored.get("share_phone", False)))

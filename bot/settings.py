@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     unit_days: str = "Mon-Fri"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base_url: str = "https://api.twilio.com"
+
+    telegram_bot_token: SecretStr = SecretStr("")
+    telegram_webhook_secret: SecretStr = SecretStr("")
+    telegram_mode: Literal["webhook", "polling"] = "webhook"
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+
+    outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -129,11 +142,38 @@ class Settings(BaseSettings):
             return value
         return None
 
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret_token(cls, value: SecretStr) -> SecretStr:
+        # Telegram allows 1-256 of A-Z a-z 0-9 _ - in X-Telegram-Bot-Api-Secret-Token.
+        raw = value.get_secret_value()
+        if raw and not (len(raw) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in raw)):
+            raise ValueError("expected 1 to 256 letters, digits, _ or - (Telegram's rule for secret tokens)")
+        return value
+
     @model_validator(mode="after")
     def _ages(self) -> Settings:
         if self.min_age > self.max_age:
             raise ValueError("MIN_AGE must not be above MAX_AGE")
         return self
+
+    @model_validator(mode="after")
+    def _channels(self) -> Settings:
+        if self.sms_enabled and not (self.twilio_from_number or self.twilio_messaging_service_sid):
+            raise ValueError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is needed to send SMS "
+                             "(a UK long number like +447700900000, or MG... )")
+        if self.telegram_enabled and self.telegram_mode == "webhook" and not self.telegram_webhook_secret.get_secret_value():
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET is needed in webhook mode (or set TELEGRAM_MODE=polling)")
+        return self
+
+    @property
+    def sms_enabled(self) -> bool:
+        """SMS works once the Twilio account and its auth token are set."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token.get_secret_value())
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token.get_secret_value())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -190,9 +230,8 @@ def _parse_days(raw: str) -> frozenset[int]:
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        name = str(item["loc"][0]).upper() if item["loc"] else "settings"
         message = str(item["msg"]).removeprefix("Value error, ")
-        lines.append(f"Setting {name}: {message}")
+        lines.append(f"Setting {str(item['loc'][0]).upper()}: {message}" if item["loc"] else message)
     return "; ".join(lines)
 
 

@@ -60,6 +60,6 @@ async def simulator_message(
         text=message.text,
         received_at=datetime.now(UTC),
     )
-    replies = await handle(inbound, sessions, settings)
+    replies = (await handle(inbound, sessions, settings)).replies
     return JSONResponse({"replies": [reply.text for reply in replies],
                          "choices": [list(reply.choices) for reply in replies]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -14,8 +15,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import simulator
+from bot import simulator, sms
+from bot import telegram as telegram_routes
+from bot.core import Channel
+from bot.delivery import Sender
+from bot.dispatcher import Dispatcher
+from bot.recovery import recover_pending
 from bot.settings import Settings
+from bot.sms_sender import SmsSender
+from bot.telegram import TelegramChannel
 from store import crypto
 from store.db import make_engine, make_sessionmaker
 from store.migrate import is_at_head
@@ -26,6 +34,7 @@ __all__ = ["create_app", "Sessions", "AppSettings"]
 log = logging.getLogger("referral_bot.web")
 
 PURGE_EVERY_SECONDS = 15 * 60
+RECOVER_EVERY_SECONDS = 30
 SORRY = "Sorry, something went wrong on our side and nothing was saved. Please send that again in a minute."
 HEALTH_TIMEOUT_SECONDS = 3.0
 
@@ -46,16 +55,34 @@ Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def _purge_forever(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+async def _maintain_forever(sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                            dispatcher: Dispatcher) -> None:
+    """Every so often: process messages a crash left behind, and delete what is past its retention."""
+    last_purge = 0.0
     while True:
         try:
-            async with sessions() as db, db.begin():
-                counts = await purge_drafts(db, datetime.now(UTC), settings.draft_ttl_hours)
-            if counts.conversations or counts.messages:
-                log.info("purged drafts=%d messages=%d", counts.conversations, counts.messages)
-        except Exception:  # noqa: BLE001 - a failed purge must not stop the app; it runs again later
-            log.exception("draft purge failed")
-        await asyncio.sleep(PURGE_EVERY_SECONDS)
+            if await recover_pending(sessions, settings):
+                dispatcher.kick()
+            if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
+                async with sessions() as db, db.begin():
+                    counts = await purge_drafts(db, datetime.now(UTC), settings.draft_ttl_hours)
+                last_purge = time.monotonic()
+                if counts.conversations or counts.messages:
+                    log.info("purged drafts=%d messages=%d", counts.conversations, counts.messages)
+        except Exception:  # noqa: BLE001 - maintenance must not stop the app; it runs again later
+            log.exception("maintenance failed")
+        await asyncio.sleep(RECOVER_EVERY_SECONDS)
+
+
+async def _configure_telegram(channel: TelegramChannel) -> None:
+    """Register the webhook and commands, retrying: Telegram being away must not stop the app."""
+    for attempt in range(1, 6):
+        try:
+            await channel.configure()
+            return
+        except Exception as exc:  # noqa: BLE001 - logged and retried
+            log.warning("telegram set-up failed attempt=%d error=%s", attempt, type(exc).__name__)
+            await asyncio.sleep(min(30, 2**attempt))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -68,14 +95,36 @@ def create_app(settings: Settings) -> FastAPI:
         if not await is_at_head(engine):
             await engine.dispose()
             raise NotMigrated("the database is not migrated: run `referral-bot migrate`")
-        app.state.sessions = make_sessionmaker(engine)
-        purger = asyncio.create_task(_purge_forever(app.state.sessions, settings))
+        app.state.sessions = sessions = make_sessionmaker(engine)
+        senders: dict[str, Sender] = {}
+        if settings.sms_enabled:
+            sms = SmsSender(settings)
+            senders.update({Channel.SMS: sms, Channel.WHATSAPP: sms})
+        telegram: TelegramChannel | None = None
+        if settings.telegram_enabled:
+            telegram = TelegramChannel(settings)
+            await telegram.start()
+            senders[Channel.TELEGRAM] = telegram
+        app.state.telegram = telegram
+        app.state.dispatcher = dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds)
+        tasks = [
+            asyncio.create_task(_maintain_forever(sessions, settings, dispatcher)),
+            asyncio.create_task(dispatcher.run_forever()),
+        ]
+        if telegram is not None:
+            tasks.append(asyncio.create_task(_configure_telegram(telegram)))
+            if settings.telegram_mode == "polling":
+                tasks.append(asyncio.create_task(telegram.poll_forever(app)))
         try:
             yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if telegram is not None:
+                await telegram.stop()
             await engine.dispose()
 
     app = FastAPI(title="referral-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -98,6 +147,8 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    app.include_router(sms.router)
+    app.include_router(telegram_routes.router)
     if settings.simulator_on:
         app.include_router(simulator.router)
     return app

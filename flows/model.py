@@ -26,6 +26,8 @@ class Reply:
     text: str
     choices: tuple[str, ...] = ()
     kind: ReplyKind = ReplyKind.TEXT
+    share_phone: bool = False
+    """The answer is the sender's own phone number: a channel that can share it offers a button."""
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class Question:
     screen: Screen | None = None
     optional: bool = False
     choices: tuple[str, ...] = ()
+    share_phone: bool = False
     known: Callable[[Context], Any] | None = None
     """The answer when the channel already gives it (the referrer's number over SMS): not asked then."""
 
@@ -312,7 +313,7 @@ QUESTIONS: tuple[Question, ...] = (
              "Please send your organisation, e.g. St Thomas' A&E youth team.", label=" "),
     Question("referrer_phone", "Your phone number? e.g. 07700 900123", _phone,
              "Please send a UK phone number, e.g. 07700 900123.", label=" ", show=_show_phone,
-             known=_phone_from_channel),
+             known=_phone_from_channel, share_phone=True),
     Question("referrer_email", "Your work email?", _email,
              "Please send an email address like name@example.org.", label=" "),
     Question("relationship", "Your relationship to the young person? e.g. their youth worker",

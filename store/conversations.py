@@ -1,4 +1,4 @@
-"""Conversations and their inbound messages: found by keyed hash, locked one sender at a time."""
+"""Conversations and their inbound messages: stored first, found by keyed hash, locked one sender at a time."""
 
 from __future__ import annotations
 
@@ -11,22 +11,26 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.crypto import keyed_hash
-from store.models import Conversation, InboundMessage
+from store.models import Conversation, InboundMessage, InboundStatus
 
-__all__ = ["sender_hash", "lock_conversation", "find_message", "record_message", "forget_message_bodies"]
+__all__ = ["sender_hash", "lock_conversation", "store_inbound", "find_message", "finish_message",
+           "forget_message_bodies", "pending_messages", "count_attempt"]
 
 
 def sender_hash(channel: str, sender: str) -> str:
     return keyed_hash(f"{channel}:{sender}", "sender")
 
 
+def _insert(db: AsyncSession) -> Any:
+    return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+
+
 async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:
     """The sender's conversation, created if new, locked so their messages are handled one at a time."""
     digest = sender_hash(channel, sender)
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     # Two first messages from one sender can arrive together: let the database pick one row.
     await db.execute(
-        insert(Conversation)
+        _insert(db)(Conversation)
         .values(channel=channel, sender_hash=digest, sender=sender, state="new", flagged=False,
                 created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "sender_hash"])
@@ -41,25 +45,36 @@ async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: da
     return found.scalar_one()
 
 
+async def store_inbound(db: AsyncSession, *, channel: str, provider_id: str, sender: str, body: str,
+                        received_at: datetime) -> InboundMessage:
+    """Keep a message the moment it arrives (once per provider id), before anything is done with it."""
+    await db.execute(
+        _insert(db)(InboundMessage)
+        .values(channel=channel, provider_id=provider_id, sender=sender, body=body, received_at=received_at,
+                status=InboundStatus.RECEIVED, attempts=0, reply_segments=0)
+        .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+    )
+    message = await find_message(db, channel, provider_id)
+    assert message is not None
+    return message
+
+
 async def find_message(db: AsyncSession, channel: str, provider_id: str) -> InboundMessage | None:
     found = await db.execute(
-        select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id)
+        select(InboundMessage)
+        .where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id)
+        .execution_options(populate_existing=True)
     )
     return found.scalar_one_or_none()
 
 
-async def record_message(
-    db: AsyncSession,
-    *,
-    channel: str,
-    provider_id: str,
-    conversation_id: int,
-    body: str | None,
-    replies: list[dict[str, Any]],
-    received_at: datetime,
-) -> None:
-    db.add(InboundMessage(channel=channel, provider_id=provider_id, conversation_id=conversation_id,
-                          body=body, replies=replies, received_at=received_at))
+async def finish_message(db: AsyncSession, message: InboundMessage, *, conversation_id: int, body: str | None,
+                         replies: list[dict[str, Any]], segments: int) -> None:
+    message.conversation_id = conversation_id
+    message.body = body
+    message.replies = replies
+    message.reply_segments = segments
+    message.status = InboundStatus.PROCESSED
 
 
 async def forget_message_bodies(db: AsyncSession, conversation_id: int) -> None:
@@ -69,3 +84,24 @@ async def forget_message_bodies(db: AsyncSession, conversation_id: int) -> None:
         .where(InboundMessage.conversation_id == conversation_id)
         .values(body=None, replies=None)
     )
+
+
+async def pending_messages(db: AsyncSession, older_than: datetime, limit: int) -> list[InboundMessage]:
+    """Messages stored but never processed (the process died in between): for recovery."""
+    found = await db.execute(
+        select(InboundMessage)
+        .where(InboundMessage.status == InboundStatus.RECEIVED, InboundMessage.received_at < older_than)
+        .order_by(InboundMessage.received_at, InboundMessage.id)
+        .limit(limit)
+    )
+    return list(found.scalars())
+
+
+async def count_attempt(db: AsyncSession, channel: str, provider_id: str, give_up_after: int) -> None:
+    """A processing attempt failed; after enough of them the message is marked failed, not retried."""
+    message = await find_message(db, channel, provider_id)
+    if message is None or message.status != InboundStatus.RECEIVED:
+        return
+    message.attempts += 1
+    if message.attempts >= give_up_after:
+        message.status = InboundStatus.FAILED

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.types import EncryptedJSON, EncryptedText, UTCDateTime
 
-__all__ = ["Base", "Conversation", "InboundMessage", "Referral", "ScreenOut", "SafeguardingAlert", "ReferralStatus"]
+__all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
+           "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus"]
 
 
 class ReferralStatus:
@@ -47,11 +48,22 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class InboundStatus:
+    """Stored first, processed after: a crash between the two leaves it `received` for recovery."""
+
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    FAILED = "failed"
+
+
 class InboundMessage(Base):
     """Every message received, once: its provider id makes a retried webhook harmless."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_inbound_provider_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_inbound_provider_id"),
+        Index("ix_inbound_status_received", "status", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -62,6 +74,10 @@ class InboundMessage(Base):
     body: Mapped[str | None] = mapped_column(EncryptedText("inbound_messages.body"))
     replies: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON("inbound_messages.replies"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    sender: Mapped[str | None] = mapped_column(EncryptedText("inbound_messages.sender"))
+    status: Mapped[str] = mapped_column(String(16), default="processed")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reply_segments: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Referral(Base):
@@ -109,3 +125,66 @@ class SafeguardingAlert(Base):
     )
     reference: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(32))
+
+
+class Contact(Base):
+    """Someone the bot can write to on a channel, and whether it may: opted out by STOP, or blocked the bot."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "address_hash", name="uq_contacts_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(EncryptedText("contacts.address"))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContactEvent(Base):
+    """Each opt-out, opt-in or block, with its time: the record of consent to be messaged."""
+
+    __tablename__ = "contact_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboundStatus:
+    """An outbound message's life: ours until the provider takes it, then the provider's reports."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+class OutboundMessage(Base):
+    """A message the bot starts or sends outside a webhook reply: the outbox the dispatcher works from."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_status_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(EncryptedText("outbound_messages.body"))
+    markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(24))
+    dedupe_key: Mapped[str | None] = mapped_column(String(96), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.PENDING)
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,105 @@
+"""The dispatcher: sends what the outbox holds, a bounded number at a time, and records what came of it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery import Accepted, Failed, Retry, Sender
+from store.contacts import set_blocked, set_opted_out
+from store.models import Contact, OutboundMessage, OutboundStatus
+from store.outbox import Claimed, claim_due, mark_accepted, mark_failed, mark_retry
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("referral_bot.dispatcher")
+
+BATCH = 100
+CONCURRENCY = 8
+
+
+class Dispatcher:
+    """One per process; several processes share the outbox safely on PostgreSQL."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender],
+                 poll_seconds: float = 1.0) -> None:
+        self._sessions = sessions
+        self._senders = dict(senders)
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(CONCURRENCY)
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self._senders)
+
+    def kick(self) -> None:
+        """Something new is due: don't wait for the next poll."""
+        self._wake.set()
+
+    async def send_now(self, ids: Sequence[int]) -> None:
+        """Send these messages at once (a chat reply); whatever fails stays for the loop to retry."""
+        if ids:
+            await self.run_once(ids=ids)
+
+    async def run_once(self, ids: Sequence[int] | None = None, limit: int = BATCH) -> int:
+        """Claim and send one batch of due messages; how many were claimed."""
+        if not self._senders:
+            return 0
+        now = datetime.now(UTC)
+        async with self._sessions() as db, db.begin():
+            claimed = await claim_due(db, now, limit, ids=ids, channels=self.channels)
+        await asyncio.gather(*(self._send(message) for message in claimed))
+        return len(claimed)
+
+    async def _send(self, message: Claimed) -> None:
+        async with self._limit:
+            if message.blocked:
+                async with self._sessions() as db, db.begin():
+                    await mark_failed(db, message.id, "opted_out", datetime.now(UTC), OutboundStatus.SUPPRESSED)
+                return
+            try:
+                result = await self._senders[message.channel].send(message)
+            except Exception:  # noqa: BLE001 - a sender bug must not lose the message: retry it later
+                log.exception("sender crashed outbox=%s channel=%s", message.id, message.channel)
+                result = Retry("sender_error")
+        now = datetime.now(UTC)
+        async with self._sessions() as db, db.begin():
+            if isinstance(result, Accepted):
+                await mark_accepted(db, message.id, result.provider_id, result.status, now)
+            elif isinstance(result, Retry):
+                after = None if result.after_seconds is None else timedelta(seconds=result.after_seconds)
+                await mark_retry(db, message.id, message.attempts, result.error, now, after)
+            elif isinstance(result, Failed):
+                await mark_failed(db, message.id, result.error, now)
+                if result.blocked:
+                    await self._shut_out(db, message, now)
+
+    async def _shut_out(self, db: AsyncSession, message: Claimed, now: datetime) -> None:
+        """The provider says this recipient refuses messages: stop writing to them until they write to us."""
+        row = await db.get(OutboundMessage, message.id)
+        contact = await db.get(Contact, row.contact_id) if row else None
+        if contact is None:
+            return
+        if message.channel in ("sms", "whatsapp"):
+            await set_opted_out(db, contact, True, now)  # Twilio 21610: the number sent STOP
+        else:
+            await set_blocked(db, contact, True, now)  # Telegram 403: the user blocked the bot
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                busy = await self.run_once()
+            except Exception:  # noqa: BLE001 - the loop must outlive a database blip
+                log.exception("dispatcher batch failed")
+                busy = 0
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            self._wake.clear()

@@ -1,0 +1,83 @@
+"""SMS (and WhatsApp) through Twilio: the signed inbound webhook, answered with TwiML, and status callbacks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.core import Channel, Inbound, handle
+from bot.settings import Settings
+from bot.sms_sender import STATUS_PATH
+from flows.text import plain
+from store.outbox import record_status
+
+__all__ = ["router", "INBOUND_PATH"]
+
+log = logging.getLogger("referral_bot.sms")
+
+router = APIRouter()
+INBOUND_PATH = "/sms/inbound"
+NOT_CONFIGURED = "SMS is not configured on this server: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+async def _verified_form(request: Request, settings: Settings) -> dict[str, str] | None:
+    """The form Twilio posted, if its signature is right for the public URL Twilio called."""
+    form = await request.form()
+    params = {key: str(value) for key, value in form.items()}
+    # Behind a proxy or tunnel the app sees another scheme and host: Twilio signed the public URL.
+    url = settings.public_base_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    if not signature or not validator.validate(url, params, signature):
+        log.warning("rejected unsigned or wrongly signed request path=%s", request.url.path)
+        return None
+    return params
+
+
+@router.post(INBOUND_PATH)
+async def sms_inbound(request: Request) -> Response:
+    """A text from a phone: stored, handled by the core, answered in TwiML."""
+    settings: Settings = request.app.state.settings
+    if not settings.sms_enabled:
+        return PlainTextResponse(NOT_CONFIGURED, status_code=503)
+    params = await _verified_form(request, settings)
+    if params is None:
+        return PlainTextResponse("Forbidden", status_code=403)
+    sender = params.get("From", "")
+    message_id = params.get("MessageSid") or params.get("SmsSid") or ""
+    if not sender or not message_id:
+        return PlainTextResponse("Missing From or MessageSid", status_code=400)
+    channel = Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS
+    inbound = Inbound(channel=channel, sender=sender.removeprefix(WHATSAPP_PREFIX), message_id=message_id,
+                      text=params.get("Body", ""), received_at=datetime.now(UTC))
+    handled = await handle(inbound, request.app.state.sessions, settings)
+    twiml = MessagingResponse()
+    for reply in handled.replies:
+        twiml.message(plain(reply.text))
+    return Response(str(twiml), media_type="application/xml")
+
+
+@router.post(STATUS_PATH)
+async def sms_status(request: Request) -> Response:
+    """Twilio's report on a message we sent: queued, sent, delivered, undelivered or failed."""
+    settings: Settings = request.app.state.settings
+    if not settings.sms_enabled:
+        return PlainTextResponse(NOT_CONFIGURED, status_code=503)
+    params = await _verified_form(request, settings)
+    if params is None:
+        return PlainTextResponse("Forbidden", status_code=403)
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    async with request.app.state.sessions() as db, db.begin():
+        known = await record_status(db, sid, status, params.get("ErrorCode") or None, datetime.now(UTC))
+    if not known:
+        log.warning("status callback for an unknown message")
+    return Response(status_code=204)

@@ -1,0 +1,182 @@
+"""Telegram through python-telegram-bot: the webhook (or polling), buttons, and sending with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from telegram import (
+    Bot,
+    BotCommand,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.core import Channel, Inbound, handle
+from bot.delivery import Accepted, Failed, Result, Retry
+from bot.settings import Settings
+from store.outbox import Claimed
+
+__all__ = ["router", "WEBHOOK_PATH", "TelegramChannel", "COMMANDS"]
+
+log = logging.getLogger("referral_bot.telegram")
+
+router = APIRouter()
+WEBHOOK_PATH = "/telegram/webhook"
+NOT_CONFIGURED = "Telegram is not configured on this server: set TELEGRAM_BOT_TOKEN."
+SHARE_PHONE = "Share my number"
+COMMANDS = (
+    BotCommand("start", "Start a referral, or see the current question"),
+    BotCommand("help", "What to do, and how to reach a person"),
+    BotCommand("back", "Go back to the previous question"),
+    BotCommand("summary", "See your answers so far"),
+    BotCommand("restart", "Discard this referral and start again"),
+)
+POLL_TIMEOUT_SECONDS = 25
+
+
+def keyboard(markup: dict[str, Any] | None) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """Buttons for the choices (typing works the same); a button to share one's number when asked for it."""
+    if not markup:
+        return ReplyKeyboardRemove()
+    rows: list[list[KeyboardButton]] = []
+    if markup.get("share_phone"):
+        rows.append([KeyboardButton(SHARE_PHONE, request_contact=True)])
+    choices = [KeyboardButton(str(choice)) for choice in markup.get("choices") or []]
+    if choices:
+        rows.append(choices)
+    if not rows:
+        return ReplyKeyboardRemove()
+    return ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
+
+
+def text_of(update: Update) -> tuple[int, str] | None:
+    """The chat and the text a referrer means, whatever they pressed or shared; None for updates we ignore."""
+    message = update.message or update.edited_message
+    if update.callback_query is not None and update.callback_query.message is not None:
+        return update.callback_query.message.chat.id, update.callback_query.data or ""
+    if message is None:
+        return None
+    if message.contact is not None:
+        # Only one's own number counts as "my number"; a forwarded contact is just text to the flow.
+        number = message.contact.phone_number
+        return message.chat.id, number if number.startswith("+") else f"+{number}"
+    text = message.text or ""
+    if text.startswith("/"):
+        command, _, rest = text.partition(" ")
+        text = command.split("@", 1)[0] + (f" {rest}" if rest else "")
+    return message.chat.id, text
+
+
+class TelegramChannel:
+    """The bot, its sender and its inbound handling, for webhook or polling mode."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base_url)
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+
+    async def stop(self) -> None:
+        await self.bot.shutdown()
+
+    async def configure(self) -> None:
+        """Register the commands, and the webhook (or remove it, for polling)."""
+        await self.bot.set_my_commands(list(COMMANDS))
+        if self.settings.telegram_mode == "webhook":
+            await self.bot.set_webhook(
+                url=self.settings.public_base_url + WEBHOOK_PATH,
+                secret_token=self.settings.telegram_webhook_secret.get_secret_value(),
+                allowed_updates=["message", "edited_message", "callback_query"],
+            )
+        else:
+            await self.bot.delete_webhook()
+        log.info("telegram configured mode=%s", self.settings.telegram_mode)
+
+    async def send(self, message: Claimed) -> Result:
+        try:
+            sent = await self.bot.send_message(chat_id=int(message.to), text=message.body,
+                                               reply_markup=keyboard(message.markup))
+        except RetryAfter as exc:
+            after = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            log.warning("telegram rate limited outbox=%s retry_after=%s", message.id, after)
+            return Retry("429", float(after))
+        except Forbidden:
+            log.warning("telegram chat blocked the bot outbox=%s", message.id)
+            return Failed("403", blocked=True)
+        except BadRequest as exc:
+            return Failed(f"400 {type(exc).__name__}")
+        except (TimedOut, NetworkError) as exc:
+            log.warning("telegram send retryable outbox=%s error=%s", message.id, type(exc).__name__)
+            return Retry(type(exc).__name__)
+        except TelegramError as exc:
+            return Failed(type(exc).__name__)
+        return Accepted(str(sent.message_id), "sent")
+
+    async def inbound(self, data: dict[str, Any], request_app: Any) -> None:
+        """Handle one update: through the core, replies into the outbox, sent straight away."""
+        update = Update.de_json(data, self.bot)
+        if update is None:
+            return
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.warning("could not answer a callback query")
+        found = text_of(update)
+        if found is None:
+            return
+        chat_id, text = found
+        inbound = Inbound(channel=Channel.TELEGRAM, sender=str(chat_id), message_id=str(update.update_id),
+                          text=text, received_at=datetime.now(UTC))
+        handled = await handle(inbound, request_app.state.sessions, self.settings, via_outbox=True)
+        await request_app.state.dispatcher.send_now(handled.outbox_ids)
+
+    async def poll_forever(self, app: Any) -> None:
+        """Polling mode: long-poll getUpdates and handle each update once, in order."""
+        offset: int | None = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT_SECONDS,
+                                                     allowed_updates=["message", "edited_message", "callback_query"])
+            except (TimedOut, NetworkError) as exc:
+                log.warning("telegram polling error=%s", type(exc).__name__)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                try:
+                    await self.inbound(update.to_dict(), app)
+                except Exception:  # noqa: BLE001 - the update is stored; recovery retries it
+                    log.exception("telegram update failed update=%s", update.update_id)
+                offset = update.update_id + 1
+
+
+@router.post(WEBHOOK_PATH)
+async def telegram_webhook(request: Request) -> Response:
+    """Telegram's webhook: checked against our secret token, then handled like any message."""
+    settings: Settings = request.app.state.settings
+    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    if channel is None:
+        return PlainTextResponse(NOT_CONFIGURED, status_code=503)
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    expected = settings.telegram_webhook_secret.get_secret_value()
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("rejected telegram webhook without the right secret")
+        return PlainTextResponse("Forbidden", status_code=403)
+    try:
+        data = await request.json()
+    except ValueError:
+        return PlainTextResponse("Bad JSON", status_code=400)
+    if not isinstance(data, dict) or "update_id" not in data:
+        return PlainTextResponse("Not an update", status_code=400)
+    await channel.inbound(data, request.app)
+    return JSONResponse({})

@@ -1,0 +1,62 @@
+"""Who may be written to: opt-outs (STOP) and blocks (Telegram 403), each change recorded with its time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.crypto import keyed_hash
+from store.models import Contact, ContactEvent
+
+__all__ = ["contact_for", "find_contact", "set_opted_out", "set_blocked", "address_hash"]
+
+
+def address_hash(channel: str, address: str) -> str:
+    return keyed_hash(f"{channel}:{address}", "contact")
+
+
+async def contact_for(db: AsyncSession, channel: str, address: str, now: datetime) -> Contact:
+    """The contact for an address, created on first use."""
+    digest = address_hash(channel, address)
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    await db.execute(
+        insert(Contact)
+        .values(channel=channel, address_hash=digest, address=address, opted_out=False, blocked=False,
+                created_at=now, changed_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "address_hash"])
+    )
+    return await _by_hash(db, channel, digest)
+
+
+async def find_contact(db: AsyncSession, channel: str, address: str) -> Contact | None:
+    found = await db.execute(select(Contact).where(Contact.channel == channel,
+                                                   Contact.address_hash == address_hash(channel, address)))
+    return found.scalar_one_or_none()
+
+
+async def _by_hash(db: AsyncSession, channel: str, digest: str) -> Contact:
+    found = await db.execute(select(Contact).where(Contact.channel == channel, Contact.address_hash == digest)
+                             .execution_options(populate_existing=True))
+    return found.scalar_one()
+
+
+async def set_opted_out(db: AsyncSession, contact: Contact, opted_out: bool, now: datetime) -> bool:
+    """Record an opt-out or opt-in; True when it changed anything."""
+    if contact.opted_out == opted_out:
+        return False
+    contact.opted_out = opted_out
+    contact.changed_at = now
+    db.add(ContactEvent(contact_id=contact.id, event="opt_out" if opted_out else "opt_in", at=now))
+    return True
+
+
+async def set_blocked(db: AsyncSession, contact: Contact, blocked: bool, now: datetime) -> None:
+    if contact.blocked == blocked:
+        return
+    contact.blocked = blocked
+    contact.changed_at = now
+    db.add(ContactEvent(contact_id=contact.id, event="blocked" if blocked else "unblocked", at=now))

@@ -1,0 +1,142 @@
+"""The outbox: messages to send are rows, written in the same transaction as what caused them.
+
+A dispatcher claims due rows (SKIP LOCKED on PostgreSQL, so several workers share the work),
+marks them `sending` before calling the provider, and records what the provider said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.text import plain, segment_count
+from store.contacts import contact_for
+from store.models import Contact, OutboundMessage, OutboundStatus
+
+__all__ = ["enqueue", "claim_due", "mark_accepted", "mark_retry", "mark_failed", "record_status", "Claimed",
+           "RETRY_DELAYS"]
+
+# Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
+RETRY_DELAYS = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=2),
+                timedelta(minutes=10))
+# A message left `sending` this long was being sent by a worker that died: look at it again.
+STALE_SENDING = timedelta(minutes=5)
+
+# Provider statuses only move forward: a late "sent" must not overwrite "delivered".
+_RANK = {OutboundStatus.QUEUED: 1, OutboundStatus.SENT: 2, OutboundStatus.DELIVERED: 3,
+         OutboundStatus.UNDELIVERED: 3, OutboundStatus.FAILED: 3}
+
+
+async def enqueue(
+    db: AsyncSession,
+    *,
+    channel: str,
+    to: str,
+    body: str,
+    purpose: str,
+    now: datetime,
+    markup: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+) -> OutboundMessage | None:
+    """Add a message to send; suppressed at once if the contact opted out or blocked us.
+
+    With a dedupe_key, the same message is never queued twice (None is returned the second time).
+    """
+    if dedupe_key is not None:
+        existing = await db.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return None
+    contact: Contact = await contact_for(db, channel, to, now)
+    text = plain(body)
+    status = OutboundStatus.SUPPRESSED if contact.opted_out or contact.blocked else OutboundStatus.PENDING
+    message = OutboundMessage(
+        channel=channel, contact_id=contact.id, body=text, markup=markup, purpose=purpose, dedupe_key=dedupe_key,
+        status=status, segments=segment_count(text), attempts=0, next_attempt_at=now, created_at=now, updated_at=now,
+    )
+    db.add(message)
+    await db.flush()
+    return message
+
+
+class Claimed:
+    """A message a worker has taken to send, with what it needs to send it."""
+
+    def __init__(self, message: OutboundMessage, contact: Contact) -> None:
+        self.id = message.id
+        self.channel = message.channel
+        self.to = contact.address
+        self.body = message.body
+        self.markup = message.markup
+        self.attempts = message.attempts
+        self.blocked = contact.opted_out or contact.blocked
+
+
+async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[int] | None = None,
+                    channels: Sequence[str] | None = None) -> list[Claimed]:
+    """Take up to `limit` due messages (or just `ids`), marking them `sending` so no one else does."""
+    due = (
+        (OutboundMessage.status == OutboundStatus.PENDING)
+        | ((OutboundMessage.status == OutboundStatus.SENDING) & (OutboundMessage.updated_at < now - STALE_SENDING))
+    )
+    query = (
+        select(OutboundMessage, Contact)
+        .join(Contact, Contact.id == OutboundMessage.contact_id)
+        .where(due, OutboundMessage.next_attempt_at <= now)
+        .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboundMessage)
+    )
+    if ids is not None:
+        query = query.where(OutboundMessage.id.in_(ids))
+    if channels is not None:
+        query = query.where(OutboundMessage.channel.in_(channels))
+    rows = (await db.execute(query)).all()
+    claimed = []
+    for message, contact in rows:
+        message.status = OutboundStatus.SENDING
+        message.attempts += 1
+        message.updated_at = now
+        claimed.append(Claimed(message, contact))
+    return claimed
+
+
+async def mark_accepted(db: AsyncSession, message_id: int, provider_id: str | None, status: str, now: datetime) -> None:
+    await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
+                     .values(status=status, provider_id=provider_id, error_code=None, updated_at=now))
+
+
+async def mark_retry(db: AsyncSession, message_id: int, attempts: int, error: str, now: datetime,
+                     after: timedelta | None = None) -> bool:
+    """Put a retryable failure back in the queue with backoff; False (and failed) when tries ran out."""
+    if attempts > len(RETRY_DELAYS):
+        await mark_failed(db, message_id, error, now)
+        return False
+    delay = after if after is not None else RETRY_DELAYS[attempts - 1]
+    await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
+                     .values(status=OutboundStatus.PENDING, error_code=error, next_attempt_at=now + delay,
+                             updated_at=now))
+    return True
+
+
+async def mark_failed(db: AsyncSession, message_id: int, error: str, now: datetime,
+                      status: str = OutboundStatus.FAILED) -> None:
+    await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
+                     .values(status=status, error_code=error, updated_at=now))
+
+
+async def record_status(db: AsyncSession, provider_id: str, status: str, error_code: str | None,
+                        now: datetime) -> bool:
+    """A provider's delivery report; False when no message has that id."""
+    message = (await db.execute(select(OutboundMessage).where(OutboundMessage.provider_id == provider_id)
+                                .with_for_update())).scalar_one_or_none()
+    if message is None:
+        return False
+    if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
+        message.status = status
+        message.error_code = error_code or message.error_code
+        message.updated_at = now
+    return True
