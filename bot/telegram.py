@@ -66,7 +66,7 @@ def text_of(update: Update) -> tuple[int, str] | None:
     if message is None:
         return None
     if message.contact is not None:
-        # Only one's own number counts as "my number"; a forwarded contact is just text to the flow.
+        # A shared contact answers whichever number question is open: the referrer's own, or the young person's.
         number = message.contact.phone_number
         return message.chat.id, number if number.startswith("+") else f"+{number}"
     text = message.text or ""

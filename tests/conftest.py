@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from store import crypto
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade_to_head
 from store.models import Base
+from channels_support import LiveApp, channel_settings, serve_live
 from support import TEST_KEY
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
@@ -106,3 +108,29 @@ def env_for_cli(settings: Settings) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
     env.update({"DATABASE_URL": settings.database_url, "DATA_KEY": TEST_KEY})
     return env
+
+
+# --- channels ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[Any]:
+    from fakes.twilio_api import FakeTwilio
+
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[Any]:
+    from fakes.telegram_api import FakeTelegram
+
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def live(database_url: str, fake_twilio: Any, fake_telegram: Any) -> AsyncIterator[LiveApp]:
+    crypto.configure(decode_data_key(TEST_KEY))
+    async with serve_live(channel_settings(database_url, fake_twilio, fake_telegram)) as app:
+        yield app
