@@ -8,12 +8,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Accepted, Failed, Retry, Sender
 from store.contacts import set_blocked, set_opted_out
 from store.models import Contact, OutboundMessage, OutboundStatus
-from store.outbox import Claimed, claim_due, mark_accepted, mark_failed, mark_retry
+from store.outbox import Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due
 
 __all__ = ["Dispatcher"]
 
@@ -43,9 +44,19 @@ class Dispatcher:
         self._wake.set()
 
     async def send_now(self, ids: Sequence[int]) -> None:
-        """Send these messages at once (a chat reply); whatever fails stays for the loop to retry."""
+        """Send these messages at once and in order (a chat reply); what fails stays for the loop to retry."""
+        remaining = list(ids)
+        while remaining:
+            # Each round takes the next of this person's messages; a failure leaves the rest waiting behind it.
+            if not await self.run_once(ids=remaining):
+                break
+            async with self._sessions() as db:
+                waiting = await db.scalars(select(OutboundMessage.id).where(
+                    OutboundMessage.id.in_(remaining), OutboundMessage.status == OutboundStatus.PENDING,
+                    OutboundMessage.attempts == 0))
+                remaining = list(waiting)
         if ids:
-            await self.run_once(ids=ids)
+            self.kick()
 
     async def run_once(self, ids: Sequence[int] | None = None, limit: int = BATCH) -> int:
         """Claim and send one batch of due messages; how many were claimed."""
@@ -100,6 +111,18 @@ class Dispatcher:
                 busy = 0
             if busy:
                 continue
+            idle = await self._idle_seconds()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
             self._wake.clear()
+
+    async def _idle_seconds(self) -> float:
+        """Sleep until the poll interval, or until the next retry falls due if that is sooner."""
+        try:
+            async with self._sessions() as db:
+                due = await next_due(db)
+        except Exception:  # noqa: BLE001 - fall back to the poll interval
+            return self._poll
+        if due is None:
+            return self._poll
+        return max(0.01, min(self._poll, (due - datetime.now(UTC)).total_seconds()))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from datetime import UTC, datetime
+import warnings
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -107,7 +108,11 @@ class TelegramChannel:
             sent = await self.bot.send_message(chat_id=int(message.to), text=message.body,
                                                reply_markup=keyboard(message.markup))
         except RetryAfter as exc:
-            after = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            with warnings.catch_warnings():
+                # PTB 22 warns that retry_after becomes a timedelta; accept either.
+                warnings.simplefilter("ignore")
+                wait = exc.retry_after
+            after = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
             log.warning("telegram rate limited outbox=%s retry_after=%s", message.id, after)
             return Retry("429", float(after))
         except Forbidden:

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.text import plain, segment_count
 from store.contacts import contact_for
 from store.models import Contact, OutboundMessage, OutboundStatus
 
-__all__ = ["enqueue", "claim_due", "mark_accepted", "mark_retry", "mark_failed", "record_status", "Claimed",
+__all__ = ["enqueue", "claim_due", "next_due", "mark_accepted", "mark_retry", "mark_failed", "record_status", "Claimed",
            "RETRY_DELAYS"]
 
 # Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
@@ -82,10 +83,18 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[i
         (OutboundMessage.status == OutboundStatus.PENDING)
         | ((OutboundMessage.status == OutboundStatus.SENDING) & (OutboundMessage.updated_at < now - STALE_SENDING))
     )
+    # One person's messages go out in order: nothing overtakes an earlier one still waiting to go.
+    earlier = aliased(OutboundMessage)
+    waiting_before = (
+        select(earlier.id)
+        .where(earlier.contact_id == OutboundMessage.contact_id, earlier.id < OutboundMessage.id,
+               earlier.status.in_((OutboundStatus.PENDING, OutboundStatus.SENDING)))
+        .exists()
+    )
     query = (
         select(OutboundMessage, Contact)
         .join(Contact, Contact.id == OutboundMessage.contact_id)
-        .where(due, OutboundMessage.next_attempt_at <= now)
+        .where(due, OutboundMessage.next_attempt_at <= now, ~waiting_before)
         .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=OutboundMessage)
@@ -102,6 +111,12 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[i
         message.updated_at = now
         claimed.append(Claimed(message, contact))
     return claimed
+
+
+async def next_due(db: AsyncSession) -> datetime | None:
+    """When the earliest waiting message is due, so an idle dispatcher wakes up in time for it."""
+    return await db.scalar(select(func.min(OutboundMessage.next_attempt_at))
+                           .where(OutboundMessage.status == OutboundStatus.PENDING))
 
 
 async def mark_accepted(db: AsyncSession, message_id: int, provider_id: str | None, status: str, now: datetime) -> None:

@@ -23,13 +23,14 @@ TWILIO_NUMBER = "+447700900000"
 
 def channel_settings(database_url: str, twilio: Any, telegram: Any, **overrides: Any) -> Settings:
     """Settings for the stand-ins; the outbox loop polls rarely so tests drive the dispatcher themselves."""
-    return load_settings(
-        database_url=database_url, data_key=TEST_KEY, public_base_url=PUBLIC_BASE_URL,
-        twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
-        twilio_from_number=TWILIO_NUMBER, twilio_api_base_url=twilio.base_url,
-        telegram_bot_token=telegram.token, telegram_webhook_secret=TELEGRAM_SECRET,
-        telegram_api_base_url=f"{telegram.base_url}/bot", **({"outbox_poll_seconds": 60} | overrides),
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url, "data_key": TEST_KEY, "public_base_url": PUBLIC_BASE_URL,
+        "twilio_account_sid": twilio.account_sid, "twilio_auth_token": twilio.auth_token,
+        "twilio_from_number": TWILIO_NUMBER, "twilio_api_base_url": twilio.base_url,
+        "telegram_bot_token": telegram.token, "telegram_webhook_secret": TELEGRAM_SECRET,
+        "telegram_api_base_url": f"{telegram.base_url}/bot", "outbox_poll_seconds": 60,
+    }
+    return load_settings(**(values | overrides))
 
 
 class LiveApp:
