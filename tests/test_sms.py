@@ -210,3 +210,25 @@ async def test_whatsapp_senders_use_the_same_route_and_flow(live: LiveApp, fake_
     assert status == 200 and "999" in replies[0]
     async with live.sessions() as db:
         assert (await db.execute(select(InboundMessage.channel))).scalar_one() == "whatsapp"
+
+
+async def test_a_message_stored_but_never_processed_is_recovered_and_answered_by_rest(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from datetime import timedelta
+
+    from bot.recovery import recover_pending
+    from store.conversations import store_inbound
+
+    # As if the process had been killed between storing the message and answering it.
+    async with live.sessions() as db, db.begin():
+        await store_inbound(db, channel="sms", provider_id=_sid(90), sender=REFERRER, body="hi",
+                            received_at=datetime.now(UTC) - timedelta(minutes=5))
+    assert await recover_pending(live.sessions, live.app.state.settings) == 1
+    live.dispatcher.kick()
+    await eventually(lambda: len(fake_twilio.messages) == 2)
+    assert fake_twilio.messages[0].body.startswith("Referral line") and fake_twilio.messages[0].to == REFERRER
+    assert fake_twilio.messages[1].body.startswith("What is the young person's date of birth?")
+    # Twilio retrying the same message later changes nothing and answers the same.
+    assert (await text_in(live, fake_twilio, "hi", _sid(90)))[1] == [m.body for m in fake_twilio.messages]
+    assert await recover_pending(live.sessions, live.app.state.settings) == 0
