@@ -160,7 +160,8 @@ class _Turn:
         if self.state == State.SUMMARY:
             return [Reply(render_summary(self.draft.answers, self.ctx), ("YES",), ReplyKind.SUMMARY)]
         question = BY_KEY[self.state]
-        return [Reply(question.text, question.choices, share_phone=question.share_phone)]
+        choices = question.choices or (("SKIP",) if question.optional else ())
+        return [Reply(question.text, choices, share_phone=question.share_phone)]
 
     def _command(self, command: str) -> list[Reply]:
         if command == "help":
