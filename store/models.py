@@ -11,7 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from store.types import EncryptedJSON, EncryptedText, UTCDateTime
 
 __all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
-           "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus"]
+           "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus", "ReferralEvent", "User",
+           "StaffSession", "AuditEntry"]
 
 
 class ReferralStatus:
@@ -46,6 +47,7 @@ class Conversation(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    awaiting_info_reference: Mapped[str | None] = mapped_column(String(16))
 
 
 class InboundStatus:
@@ -99,6 +101,72 @@ class Referral(Base):
     details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("referrals.details"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    origin_address: Mapped[str | None] = mapped_column(EncryptedText("referrals.origin_address"))
+    origin_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    awaiting_info: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReferralEvent(Base):
+    """A referral's history: each action, who took it and when, with any note (encrypted)."""
+
+    __tablename__ = "referral_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(32))
+    status_after: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(EncryptedText("referral_events.note"))
+
+
+class User(Base):
+    """A member of staff: referral unit, caseworker or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A logged-in browser: the cookie holds a random token, the database only its hash."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """Who saw or changed what, and when. Written by the app, never edited by it (a trigger refuses)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(254), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    reference: Mapped[str | None] = mapped_column(String(16), index=True)
+    detail: Mapped[str] = mapped_column(String(300), default="")
 
 
 class ScreenOut(Base):

@@ -1,0 +1,141 @@
+"""The referral unit's process as a `transitions` state machine: which action is allowed from where.
+
+queued -> in_review (claimed by one person) -> more_info_requested -> accepted or declined
+-> allocated -> closed. Pure: who may act, and what a move means, is decided here; the store
+records it and the pages and CLI only ask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from transitions import Machine, MachineError
+
+__all__ = ["Action", "Status", "Role", "Move", "Refused", "decide", "TRANSITIONS", "DECISION_DAYS", "allowed_actions"]
+
+DECISION_DAYS = 7
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    IN_REVIEW = "in_review"
+    MORE_INFO = "more_info_requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ALLOCATED = "allocated"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    CLAIM = "claim"
+    RELEASE = "release"
+    REQUEST_INFO = "request_info"
+    INFO_RECEIVED = "info_received"
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    ALLOCATE = "allocate"
+    CLOSE = "close"
+
+
+class Role(StrEnum):
+    UNIT = "unit"
+    CASEWORKER = "caseworker"
+    ADMIN = "admin"
+
+
+REVIEWING = [Status.IN_REVIEW, Status.MORE_INFO]
+
+TRANSITIONS: list[dict[str, object]] = [
+    {"trigger": Action.CLAIM, "source": [Status.QUEUED], "dest": Status.IN_REVIEW},
+    {"trigger": Action.RELEASE, "source": REVIEWING, "dest": Status.QUEUED, "conditions": "is_reviewer"},
+    {"trigger": Action.REQUEST_INFO, "source": [Status.IN_REVIEW], "dest": Status.MORE_INFO, "conditions": "is_reviewer"},
+    {"trigger": Action.INFO_RECEIVED, "source": [Status.MORE_INFO], "dest": Status.IN_REVIEW},
+    {"trigger": Action.ACCEPT, "source": REVIEWING, "dest": Status.ACCEPTED, "conditions": "is_reviewer"},
+    {"trigger": Action.DECLINE, "source": REVIEWING, "dest": Status.DECLINED, "conditions": "is_reviewer"},
+    {"trigger": Action.ALLOCATE, "source": [Status.ACCEPTED, Status.ALLOCATED], "dest": Status.ALLOCATED},
+    {"trigger": Action.CLOSE, "source": [Status.ACCEPTED, Status.ALLOCATED, Status.DECLINED], "dest": Status.CLOSED},
+]
+
+# Who may do what: the unit works the queue, admins may too; caseworkers only see their own.
+_ROLES: dict[Action, frozenset[Role]] = {
+    action: frozenset({Role.UNIT, Role.ADMIN}) for action in Action if action is not Action.INFO_RECEIVED
+}
+_ROLES[Action.INFO_RECEIVED] = frozenset()  # only the referrer's answer does this, never a person's click
+
+_REASONS: dict[Action, str] = {
+    Action.CLAIM: "Only a queued referral can be claimed; this one is {status}.",
+    Action.RELEASE: "Only the person reviewing a referral can release it.",
+    Action.REQUEST_INFO: "More information can be asked by the reviewer of a referral in review.",
+    Action.INFO_RECEIVED: "No more information was asked for.",
+    Action.ACCEPT: "Only the reviewer can accept, and only a referral in review; this one is {status}.",
+    Action.DECLINE: "Only the reviewer can decline, and only a referral in review; this one is {status}.",
+    Action.ALLOCATE: "Only an accepted referral can be allocated; this one is {status}.",
+    Action.CLOSE: "Only an accepted, allocated or declined referral can be closed; this one is {status}.",
+}
+
+
+class Refused(Exception):
+    """An action that is not allowed now; the message says why, for the person who tried."""
+
+
+@dataclass
+class _Case:
+    state: str
+    reviewer: str | None
+    actor: str
+
+    def is_reviewer(self) -> bool:
+        return self.reviewer is not None and self.reviewer == self.actor
+
+
+MACHINE = Machine(model=None, states=list(Status), transitions=TRANSITIONS, initial=Status.QUEUED,
+                  auto_transitions=False, send_event=False)
+
+
+@dataclass(frozen=True)
+class Move:
+    """An allowed action: the status it leads to and who reviews the referral afterwards."""
+
+    action: Action
+    before: Status
+    after: Status
+    reviewer: str | None
+
+
+def decide(action: Action, status: str, reviewer: str | None, actor: str, role: Role) -> Move:
+    """Whether `actor` (with `role`) may take `action` on a referral in `status`; the move, or Refused."""
+    if role not in _ROLES[action] and not (action is Action.INFO_RECEIVED and actor == "referrer"):
+        raise Refused(f"Your role ({role}) can't {action.replace('_', ' ')} referrals.")
+    case = _Case(state=status, reviewer=reviewer, actor=actor)
+    MACHINE.add_model(case, initial=Status(status))
+    try:
+        moved = case.trigger(action)  # type: ignore[attr-defined]
+    except MachineError:
+        moved = False
+    finally:
+        MACHINE.remove_model(case)
+    if not moved:
+        if action is Action.CLAIM and reviewer and reviewer != actor:
+            raise Refused("Someone else is already reviewing this referral.")
+        raise Refused(_REASONS[action].format(status=Status(status).value.replace("_", " ")))
+    after = Status(case.state)
+    if after is Status.IN_REVIEW and action is Action.CLAIM:
+        next_reviewer: str | None = actor
+    elif after in (Status.IN_REVIEW, Status.MORE_INFO):
+        next_reviewer = reviewer
+    else:
+        next_reviewer = None
+    return Move(action, Status(status), after, next_reviewer)
+
+
+def allowed_actions(status: str, reviewer: str | None, actor: str, role: Role) -> list[Action]:
+    """The actions this person could take now, to offer them as buttons."""
+    allowed = []
+    for action in Action:
+        try:
+            decide(action, status, reviewer, actor, role)
+        except Refused:
+            continue
+        allowed.append(action)
+    return allowed
