@@ -20,6 +20,7 @@ run: $(STAMP)
 	@mkdir -p var
 	@$(BIN)/referral-bot keygen --file var/data.key --if-missing
 	@$(BIN)/referral-bot migrate
+	@echo "Staff pages: http://127.0.0.1:8000/staff (first account: $(BIN)/referral-bot users create you@example.org --role admin)"
 	@$(BIN)/referral-bot serve
 
 # The suite needs PostgreSQL as well as SQLite: reuse TEST_POSTGRES_URL when .ci/run (or you)

@@ -18,6 +18,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from store import crypto
 from store.db import make_engine, make_sessionmaker
+from store.audit import audit
 from store.models import Referral, ReferralStatus
 
 __all__ = ["app", "main"]
@@ -182,7 +183,12 @@ def referrals_list(
     settings = _with_keys(_settings())
     from store.referrals import list_referrals
 
-    rows = [_row(r, settings.tz) for r in _run_db(settings, lambda db: list_referrals(db, status))]
+    async def work(db: Any) -> list[Referral]:
+        found = await list_referrals(db, status)
+        await audit(db, "cli", "view_queue", datetime.now(UTC), detail=f"status={status or 'any'}")
+        return found
+
+    rows = [_row(r, settings.tz) for r in _run_db(settings, work)]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -213,7 +219,13 @@ def referrals_show(
     settings = _with_keys(_settings())
     from store.referrals import get_referral
 
-    referral = _run_db(settings, lambda db: get_referral(db, reference))
+    async def work(db: Any) -> Referral | None:
+        found = await get_referral(db, reference)
+        if found is not None:
+            await audit(db, "cli", "view", datetime.now(UTC), found.reference)
+        return found
+
+    referral = _run_db(settings, work)
     if referral is None:
         raise _fail(f"no referral with reference {reference.strip().upper()}", code=1)
     whole = {**_row(referral, settings.tz), "updated_at": referral.updated_at.isoformat(), "details": referral.details}
@@ -226,6 +238,157 @@ def referrals_show(
                 typer.echo(f"  {field:<20} {json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer}")
         else:
             typer.echo(f"{key:<22} {value}")
+
+
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="Their work email: they log in with it.")],
+    role: Annotated[str, typer.Option(help="unit, caseworker or admin.")],
+    name: Annotated[str, typer.Option(help="Their name as colleagues see it.")] = "",
+) -> None:
+    """Create an account and print a one-time password (changed at first login)."""
+    from store.users import UserError, create_user
+
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> str:
+        user, password = await create_user(db, email, role, name, datetime.now(UTC))
+        await audit(db, "cli", "user_created", datetime.now(UTC), detail=f"{user.email} role={user.role}")
+        return password
+
+    try:
+        password = _run_db(settings, work)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Created {email.strip().lower()} ({role}). One-time password: {password}")
+    typer.echo("They must choose their own password when they first log in at /staff/login.")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every account, its role and state."""
+    from store.users import list_users
+
+    settings = _with_keys(_settings())
+    users = _run_db(settings, list_users)
+    if not users:
+        typer.echo("No users yet. Create the first: referral-bot users create EMAIL --role admin")
+        return
+    for user in users:
+        state = "disabled" if user.disabled else "must change password" if user.must_change_password else "active"
+        typer.echo(f"{user.email:<40} {user.role:<11} {state}")
+
+
+@users_app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument()]) -> None:
+    """Stop an account logging in (its open sessions end too)."""
+    from store.users import get_user, reset_password
+
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> bool:
+        user = await get_user(db, email)
+        if user is None:
+            return False
+        user.disabled = True
+        await reset_password(db, user)  # ends every session, and the old password with them
+        await audit(db, "cli", "user_disabled", datetime.now(UTC), detail=user.email)
+        return True
+
+    if not _run_db(settings, work):
+        raise _fail(f"no account for {email}", code=1)
+    typer.echo(f"Disabled {email.strip().lower()}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(email: Annotated[str, typer.Argument()]) -> None:
+    """Give an account a new one-time password (and unlock it)."""
+    from store.users import get_user, reset_password
+
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> str | None:
+        user = await get_user(db, email)
+        if user is None:
+            return None
+        password = await reset_password(db, user)
+        await audit(db, "cli", "password_reset", datetime.now(UTC), detail=user.email)
+        return password
+
+    password = _run_db(settings, work)
+    if password is None:
+        raise _fail(f"no account for {email}", code=1)
+    typer.echo(f"New one-time password for {email.strip().lower()}: {password}")
+
+
+def _referral_action(reference: str, action: str, by: str, **extra: str | None) -> None:
+    from bot.actions import Actor, act
+    from flows.process import Action, Refused, Role
+
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> str:
+        actor = Actor("cli", Role.ADMIN)
+        if by:
+            from store.users import get_user
+
+            user = await get_user(db, by)
+            if user is None or user.disabled:
+                raise Refused(f"no active account for {by}")
+            actor = Actor(user.email, Role(user.role))
+        referral = await act(db, settings, reference, Action(action), actor, datetime.now(UTC), **extra)
+        return referral.status
+
+    try:
+        status = _run_db(settings, work)
+    except Refused as exc:
+        raise _fail(str(exc), code=1) from None
+    typer.echo(f"{reference.strip().upper()}: {action.replace('_', ' ')} done, now {status}.")
+
+
+BY_OPTION = typer.Option("--by", help="Act as this staff member (default: the operator, 'cli').")
+
+
+@referrals_app.command("claim")
+def referrals_claim(reference: str, by: Annotated[str, BY_OPTION] = "") -> None:
+    """Take a queued referral for review."""
+    _referral_action(reference, "claim", by)
+
+
+@referrals_app.command("release")
+def referrals_release(reference: str, by: Annotated[str, BY_OPTION] = "") -> None:
+    """Put a referral you are reviewing back in the queue."""
+    _referral_action(reference, "release", by)
+
+
+@referrals_app.command("accept")
+def referrals_accept(reference: str, by: Annotated[str, BY_OPTION] = "") -> None:
+    """Accept a referral you are reviewing (the referrer is told)."""
+    _referral_action(reference, "accept", by)
+
+
+@referrals_app.command("decline")
+def referrals_decline(reference: str, reason: Annotated[str, typer.Option(help="Told to the referrer.")],
+                      by: Annotated[str, BY_OPTION] = "") -> None:
+    """Decline a referral you are reviewing, with a reason the referrer is told."""
+    _referral_action(reference, "decline", by, reason=reason)
+
+
+@referrals_app.command("allocate")
+def referrals_allocate(reference: str, to: Annotated[str, typer.Option("--to", help="The caseworker's email.")],
+                       by: Annotated[str, BY_OPTION] = "") -> None:
+    """Allocate an accepted referral to a caseworker."""
+    _referral_action(reference, "allocate", by, caseworker=to)
+
+
+@referrals_app.command("close")
+def referrals_close(reference: str, by: Annotated[str, BY_OPTION] = "") -> None:
+    """Close a referral."""
+    _referral_action(reference, "close", by)
 
 
 def main() -> None:

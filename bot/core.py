@@ -9,6 +9,7 @@ before returns the replies it got then, and changes nothing.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,24 +17,30 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.actions import notify_unit_of_alert, notify_unit_of_referral
 from bot.settings import Settings
-from flows.dialog import step
+from flows.dialog import FINISHED as FINISHED_STATES
+from flows.dialog import command_of, step
 from flows.keywords import Keyword, carrier_keyword
 from flows.model import Context, Draft, Reply, ReplyKind, ScreenedOut, Submitted
+from flows.notices import info_received_text, status_text, status_unknown_text
+from flows.process import Action, Role, Status, decide
 from flows.questions import age_of
 from flows.text import segment_count
 from store.contacts import contact_for, set_blocked, set_opted_out
+from store.audit import audit
 from store.conversations import (
     count_attempt,
+    sender_hash,
     finish_message,
     forget_message_bodies,
     lock_conversation,
     store_inbound,
 )
 from store.crypto import keyed_hash
-from store.models import InboundStatus, SafeguardingAlert
+from store.models import InboundStatus, ReferralEvent, SafeguardingAlert
 from store.outbox import enqueue
-from store.referrals import create_referral, new_reference, record_screen_out
+from store.referrals import create_referral, get_referral, new_reference, record_screen_out
 
 __all__ = ["Channel", "Inbound", "Handled", "handle", "flow_context", "PHONE_CHANNELS", "reply_markup"]
 
@@ -170,7 +177,47 @@ async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conve
         if contact.opted_out:
             log.info("message from opted-out number kept, not answered conversation=%s", conversation.id)
             return [], inbound.text
+    return await _referrer_requests(inbound, db, settings, conversation)
+
+
+STATUS_COMMAND = re.compile(r"^\s*/?status\s+([A-Za-z]{2,5}-[A-Za-z0-9]{4,10})\s*$", re.IGNORECASE)
+
+
+async def _referrer_requests(inbound: Inbound, db: AsyncSession, settings: Settings, conversation) -> tuple[list[Reply], str | None]:  # type: ignore[no-untyped-def]
+    """STATUS REF, and answers to the unit's questions, before the referral dialog."""
+    asked = STATUS_COMMAND.match(inbound.text)
+    if asked:
+        reference = asked.group(1).upper()
+        referral = await get_referral(db, reference)
+        mine = referral is not None and referral.origin_hash == sender_hash(inbound.channel, inbound.sender)
+        if referral is None or not mine:
+            return [Reply(status_unknown_text(reference))], inbound.text
+        received = referral.created_at.astimezone(settings.tz).strftime("%-d %b")
+        log.info("status asked reference=%s", reference)
+        return [Reply(status_text(reference, referral.status, received))], inbound.text
+    awaited = conversation.awaiting_info_reference
+    draft_state = (conversation.draft or {}).get("state", "new")
+    if awaited and draft_state in FINISHED_STATES and command_of(inbound.text) is None:
+        conversation.awaiting_info_reference = None
+        if await attach_answer(db, awaited, inbound.text, inbound.received_at):
+            return [Reply(info_received_text(awaited))], inbound.text
     return await _converse(inbound, db, settings, conversation)
+
+
+async def attach_answer(db: AsyncSession, reference: str, text: str, now: datetime) -> bool:
+    """The referrer's answer to the unit's question: into the referral's history, and back to review."""
+    referral = await get_referral(db, reference)
+    if referral is None or referral.status != Status.MORE_INFO:
+        return False
+    move = decide(Action.INFO_RECEIVED, referral.status, referral.reviewer, "referrer", Role.UNIT)
+    referral.status = move.after
+    referral.awaiting_info = False
+    referral.updated_at = now
+    db.add(ReferralEvent(referral_id=referral.id, at=now, actor="referrer", action=Action.INFO_RECEIVED.value,
+                         status_after=move.after.value, note=text))
+    await audit(db, "referrer", Action.INFO_RECEIVED.value, now, reference, f"{move.before.value} -> {move.after.value}")
+    log.info("more information attached reference=%s", reference)
+    return True
 
 
 async def _converse(inbound: Inbound, db: AsyncSession, settings: Settings, conversation) -> tuple[list[Reply], str | None]:  # type: ignore[no-untyped-def]
@@ -181,13 +228,16 @@ async def _converse(inbound: Inbound, db: AsyncSession, settings: Settings, conv
 
     if outcome.danger:
         conversation.flagged = True
-        db.add(SafeguardingAlert(created_at=inbound.received_at, channel=inbound.channel,
-                                 conversation_id=conversation.id, reference=None, state=before))
+        alert = SafeguardingAlert(created_at=inbound.received_at, channel=inbound.channel,
+                                  conversation_id=conversation.id, reference=None, state=before)
+        db.add(alert)
+        await db.flush()
+        await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at)
         log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
 
     if isinstance(outcome.event, Submitted):
         answers = outcome.event.answers
-        await create_referral(
+        referral = await create_referral(
             db,
             reference=outcome.event.reference,
             channel=inbound.channel,
@@ -198,7 +248,11 @@ async def _converse(inbound: Inbound, db: AsyncSession, settings: Settings, conv
             referrer_hash=keyed_hash(answers.get("referrer_phone") or "", "referrer_phone"),
             safeguarding_flag=conversation.flagged,
             now=inbound.received_at,
+            origin_address=inbound.sender,
+            origin_hash=sender_hash(inbound.channel, inbound.sender),
         )
+        await audit(db, "referrer", "submitted", inbound.received_at, referral.reference, f"via {inbound.channel}")
+        await notify_unit_of_referral(db, settings, referral, inbound.received_at)
         conversation.flagged = False
         log.info("referral queued reference=%s conversation=%s", outcome.event.reference, conversation.id)
     elif isinstance(outcome.event, ScreenedOut):

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    unit_telegram_chat_id: str = ""
+    staff_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    staff_session_hours: int = Field(default=12, ge=1, le=72)
+    declined_retention_days: int = Field(default=365, ge=30)
+    closed_retention_days: int = Field(default=365 * 2, ge=30)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:

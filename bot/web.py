@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
+from pathlib import Path
+
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +26,10 @@ from bot.dispatcher import Dispatcher
 from bot.recovery import recover_pending
 from bot.settings import Settings
 from bot.sms_sender import SmsSender
+from bot.staff import routes as staff_routes
+from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
+from bot.staff.routes import templates as staff_templates
+from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
 from bot.telegram import TelegramChannel
 from store import crypto
 from store.db import make_engine, make_sessionmaker
@@ -129,6 +136,27 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="referral-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    app.state.cookie_signer = CookieSigner(settings.data_key_bytes())
+    app.state.login_throttle = LoginThrottle()
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        response = RedirectResponse("/staff/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/staff")
+        return response
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def to_password(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/staff/password", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return staff_templates.TemplateResponse(
+            request, "staff/error.html",
+            {"staff": None, "message": "You don't have access to this page. If you think you should, ask an admin."},
+            status_code=403)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -147,6 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    app.include_router(staff_routes.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

@@ -103,7 +103,7 @@ class Referral(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     origin_address: Mapped[str | None] = mapped_column(EncryptedText("referrals.origin_address"))
     origin_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewer: Mapped[str | None] = mapped_column(String(254))
     caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     awaiting_info: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -100,7 +100,7 @@ def upgrade() -> None:
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.add_column(sa.Column('origin_address', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('origin_hash', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('reviewer_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('reviewer', sa.String(length=254), nullable=True))
         batch_op.add_column(sa.Column('caseworker_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('awaiting_info', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True))
@@ -108,7 +108,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_referrals_caseworker_id'), ['caseworker_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_origin_hash'), ['origin_hash'], unique=False)
         batch_op.create_foreign_key('fk_referrals_caseworker_id_users', 'users', ['caseworker_id'], ['id'], ondelete='SET NULL')
-        batch_op.create_foreign_key('fk_referrals_reviewer_id_users', 'users', ['reviewer_id'], ['id'], ondelete='SET NULL')
 
 
 
@@ -120,7 +119,6 @@ def downgrade() -> None:
         # WARNING: constraint name is None; this directive will fail as
         # rendered.  Add a name, or use a naming convention; see
         # https://alembic.sqlalchemy.org/en/latest/naming.html
-        batch_op.drop_constraint('fk_referrals_reviewer_id_users', type_='foreignkey')
         # WARNING: constraint name is None; this directive will fail as
         # rendered.  Add a name, or use a naming convention; see
         # https://alembic.sqlalchemy.org/en/latest/naming.html
@@ -131,7 +129,7 @@ def downgrade() -> None:
         batch_op.drop_column('decided_at')
         batch_op.drop_column('awaiting_info')
         batch_op.drop_column('caseworker_id')
-        batch_op.drop_column('reviewer_id')
+        batch_op.drop_column('reviewer')
         batch_op.drop_column('origin_hash')
         batch_op.drop_column('origin_address')
 

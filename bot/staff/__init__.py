@@ -1,0 +1,1 @@
+"""The referral unit's staff pages: login, the queue, referrals, oversight."""

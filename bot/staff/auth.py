@@ -1,0 +1,71 @@
+"""Who is asking: the staff member behind a session cookie, and what their role lets them see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from bot.staff.security import SESSION_COOKIE, CookieSigner
+from flows.process import Role
+from store.models import StaffSession, User
+from store.users import session_user
+
+__all__ = ["Staff", "LoginRequired", "PasswordChangeRequired", "Forbidden", "current_staff", "require"]
+
+
+class LoginRequired(Exception):
+    """No live session: the browser goes to the login page."""
+
+
+class PasswordChangeRequired(Exception):
+    """A one-time password is still in use: the browser goes to change it."""
+
+
+class Forbidden(Exception):
+    """Logged in, but this is not theirs to see or do."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The logged-in staff member for this request."""
+
+    user: User
+    session: StaffSession
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+    @property
+    def name(self) -> str:
+        return self.user.email
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token
+
+
+async def current_staff(request: Request, db: AsyncSession, *, allow_password_change: bool = False) -> Staff:
+    """The staff member behind this request's cookie, or LoginRequired."""
+    settings: Settings = request.app.state.settings
+    signer: CookieSigner = request.app.state.cookie_signer
+    token = signer.unsign(request.cookies.get(SESSION_COOKIE))
+    if token is None:
+        raise LoginRequired()
+    found = await session_user(db, token, datetime.now(UTC), timedelta(minutes=settings.staff_idle_minutes),
+                               timedelta(hours=settings.staff_session_hours))
+    if found is None:
+        raise LoginRequired()
+    session, user = found
+    if user.must_change_password and not allow_password_change:
+        raise PasswordChangeRequired()
+    return Staff(user, session)
+
+
+def require(staff: Staff, *roles: Role) -> None:
+    if staff.role not in roles:
+        raise Forbidden()

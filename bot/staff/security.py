@@ -1,0 +1,97 @@
+"""Cookies, CSRF tokens, login throttling and security headers for the staff pages."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["SecurityHeaders", "CookieSigner", "LoginThrottle", "new_token", "same_token", "SESSION_COOKIE",
+           "LOGIN_COOKIE"]
+
+SESSION_COOKIE = "rb_session"
+LOGIN_COOKIE = "rb_login"
+
+HEADERS = {
+    b"content-security-policy": (
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"no-referrer",
+    b"x-content-type-options": b"nosniff",
+    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
+}
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response; staff pages are also never cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        staff = scope["path"].startswith("/staff")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in HEADERS]
+                headers += list(HEADERS.items())
+                if staff:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def same_token(given: str | None, expected: str | None) -> bool:
+    return bool(given and expected) and hmac.compare_digest(str(given).encode(), str(expected).encode())
+
+
+class CookieSigner:
+    """Signs cookie values so a tampered cookie is refused before any database look-up."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.sha256(b"referral-bot staff cookies\x00" + key).digest()
+
+    def sign(self, value: str) -> str:
+        mac = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        return f"{value}.{mac}"
+
+    def unsign(self, signed: str | None) -> str | None:
+        if not signed or "." not in signed:
+            return None
+        value, _, mac = signed.rpartition(".")
+        expected = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        return value if hmac.compare_digest(mac, expected) else None
+
+
+class LoginThrottle:
+    """Slows down guessing from one address, on top of the per-account lockout."""
+
+    def __init__(self, limit: int = 20, window_seconds: float = 600) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, address: str) -> bool:
+        failures = self._failures[address]
+        cutoff = time.monotonic() - self.window
+        while failures and failures[0] < cutoff:
+            failures.popleft()
+        return len(failures) >= self.limit
+
+    def failed(self, address: str) -> None:
+        self._failures[address].append(time.monotonic())

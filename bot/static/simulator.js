@@ -1,0 +1,44 @@
+(() => {
+  const log = document.getElementById("log");
+  const choices = document.getElementById("choices");
+  const input = document.getElementById("text");
+  let session = sessionStorage.getItem("sim-session") || newSession();
+
+  function newSession() {
+    const id = "web-" + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    sessionStorage.setItem("sim-session", id);
+    return id;
+  }
+  function show(text, who) {
+    const div = document.createElement("div");
+    div.className = "msg " + who;
+    div.textContent = text;
+    log.appendChild(div);
+    log.scrollTop = log.scrollHeight;
+  }
+  async function send(text) {
+    show(text, "me");
+    choices.replaceChildren();
+    try {
+      const response = await fetch("simulator/message", {
+        method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({session, role: "referrer", text}),
+      });
+      if (!response.ok) { show("(The simulator could not send that: " + response.status + ")", "bot"); return; }
+      const data = await response.json();
+      data.replies.forEach(r => show(r, "bot"));
+      (data.choices.at(-1) || []).forEach(c => {
+        const b = document.createElement("button");
+        b.type = "button"; b.textContent = c; b.onclick = () => send(c);
+        choices.appendChild(b);
+      });
+    } catch (e) { show("(Could not reach the server. Is it running?)", "bot"); }
+  }
+  document.getElementById("send").addEventListener("submit", ev => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (text) { input.value = ""; send(text); }
+  });
+  document.getElementById("reset").onclick = () => { session = newSession(); log.replaceChildren(); choices.replaceChildren(); };
+})();
