@@ -241,6 +241,8 @@ async def _viewable(request: Request, db: AsyncSession, staff: Staff, reference:
         return None
     if staff.role is Role.CASEWORKER and referral.caseworker_id != staff.user.id:
         await audit(db, staff.name, "view_refused", _now(), referral.reference)
+        # The refusal itself is kept: commit before the 403 unwinds the transaction.
+        await db.commit()
         raise Forbidden()
     return referral
 
