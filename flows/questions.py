@@ -371,3 +371,19 @@ QUESTIONS: tuple[Question, ...] = (
 
 BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
 SCREENING_KEYS: frozenset[str] = frozenset(q.key for q in QUESTIONS if q.screen is not None)
+
+# How each answer is headed where staff read a whole referral, in the sections it is laid out in.
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Eligibility", (("dob", "Date of birth"), ("borough", "London borough"), ("gang_involved", "Involved in gangs"),
+                     ("risks", "Risks"), ("motivated", "Motivated to leave"), ("willing", "Willing to work with us"),
+                     ("extensive_support", "Extensive existing support"), ("services_local", "Services available locally"))),
+    ("Referrer", (("referrer_name", "Name"), ("referrer_role", "Job title"), ("referrer_org", "Organisation and team"),
+                  ("referrer_phone", "Phone"), ("referrer_email", "Email"), ("relationship", "Relationship to the young person"))),
+    ("Young person", (("yp_first_name", "First name"), ("yp_last_name", "Last name"), ("yp_known_as", "Known as"),
+                      ("yp_gender", "Gender"), ("yp_mobile", "Mobile"), ("yp_language", "First language"))),
+    ("Consent", (("consent", "Knows and agrees to the referral and contact"), ("mash", "MASH referral made (under 18)"))),
+    ("Risks and needs", (("risk_history", "History"), ("risk_note", "Note on risks"), ("needs", "Needs"),
+                         ("specialist", "Specialist support"), ("agencies", "Agencies involved"))),
+    ("Contact and urgency", (("safe_contact", "Safe to contact by"), ("best_times", "Best times"), ("urgency", "Urgency"),
+                             ("notes", "Anything else"))),
+)

@@ -51,12 +51,12 @@ class LiveApp:
 
 
 @contextlib.asynccontextmanager
-async def serve_live(settings: Settings) -> AsyncIterator[LiveApp]:
+async def serve_live(settings: Settings, port: int | None = None) -> AsyncIterator[LiveApp]:
     import uvicorn
 
     from support import free_port
 
-    port = free_port()
+    port = port or free_port()
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     task = asyncio.create_task(server.serve())

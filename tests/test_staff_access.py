@@ -258,3 +258,10 @@ async def test_illegal_moves_are_refused_with_a_clear_message(
     assert again.returncode == 1 and "this one is declined" in again.stderr
     shown = json.loads(_cli(env_for_cli, "referrals", "show", reference, "--json").stdout)
     assert shown["status"] == "declined"
+
+
+def test_every_question_has_a_heading_on_the_staff_page() -> None:
+    from flows.questions import QUESTIONS, SECTIONS
+
+    headed = [key for _, fields in SECTIONS for key, _ in fields]
+    assert sorted(headed) == sorted(q.key for q in QUESTIONS)

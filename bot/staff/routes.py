@@ -20,7 +20,7 @@ from bot.staff.auth import Forbidden, Staff, current_staff, require
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.notices import DECLINE_REASONS, MAX_QUESTION
 from flows.process import DECISION_DAYS, Action, Refused, Role, allowed_actions
-from flows.questions import QUESTIONS
+from flows.questions import SECTIONS
 from store.audit import audit, audit_entries
 from store.queue import FLAGS, OPEN, QueueFilter, boroughs_in_use, is_overdue, list_queue, referral_history
 from store.referrals import get_referral
@@ -264,10 +264,11 @@ async def _show_referral(request: Request, reference: str, error: str | None = N
         caseworker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
         await audit(db, staff.name, "view", _now(), referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
-    fields = [(q.key, q.label.strip() or q.key.replace("_", " ").capitalize(), referral.details.get(q.key))
-              for q in QUESTIONS if q.key in referral.details]
+    tz = _settings(request).tz
+    sections = [(name, [(title, _readable(key, referral.details[key], tz)) for key, title in fields
+                        if key in referral.details]) for name, fields in SECTIONS]
     return _page(request, "referral.html", staff, status_code=status_code, referral=referral, history=history,
-                 actions=actions, caseworkers=workers, caseworker=caseworker, fields=fields, error=error, done=done,
+                 actions=actions, caseworkers=workers, caseworker=caseworker, sections=sections, error=error, done=done,
                  overdue=is_overdue(referral, _now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION)
 
 
@@ -291,6 +292,27 @@ async def referral_action(request: Request, reference: str) -> Response:
         return await _show_referral(request, reference, error=error, status_code=409)
     request.app.state.dispatcher.kick()
     return RedirectResponse(f"/staff/referrals/{reference}?done={action.value}", status_code=303)
+
+
+def _readable(key: str, value: Any, tz: Any) -> str:
+    """An answer as staff read it: dates the UK way, yes/no words, lists joined."""
+    if value is None:
+        return "-"
+    if key == "dob":
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    if key == "consent" and isinstance(value, dict):
+        when = datetime.fromisoformat(value["at"]).astimezone(tz).strftime("%d %b %Y %H:%M")
+        return f"{'Yes' if value['agreed'] else 'No'}, given by the {value['given_by']}, recorded {when}"
+    if key == "yp_language" and isinstance(value, dict):
+        return value["language"] + (", needs an interpreter" if value["interpreter"] else "")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "None"
+    if isinstance(value, dict):
+        words = {True: "yes", False: "no", None: "not known"}
+        return "; ".join(f"{name}: {words.get(flag, flag)}" for name, flag in value.items())
+    return str(value)
 
 
 # --- oversight -----------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""The referral unit's day in a real browser (Debian's chromium driven by Playwright) against the real app."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import update
+
+from bot.settings import decode_data_key
+from channels_support import TWILIO_NUMBER, LiveApp, channel_settings, eventually, serve_live
+from fakes.telegram_api import FakeTelegram
+from fakes.twilio_api import FakeTwilio, signed_inbound
+from staff_support import PASSWORD, make_user
+from store import crypto
+from store.models import Referral
+from support import TEST_KEY, WHOLE_REFERRAL, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+REFERRER = "+447700900123"
+# Chromium's own background traffic has nowhere to go on these machines: switch it off.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+# A developer without chromium may skip these; CI (which installs it) never does.
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                reason="chromium is not installed (.ci/run installs it)")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def site(database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram) -> AsyncIterator[LiveApp]:
+    crypto.configure(decode_data_key(TEST_KEY))
+    port = free_port()
+    # Served over plain http on loopback, so the public address is that too (and cookies aren't Secure).
+    settings = channel_settings(database_url, fake_twilio, fake_telegram, public_base_url=f"http://127.0.0.1:{port}",
+                                outbox_poll_seconds=0.2)
+    async with serve_live(settings, port=port) as live:
+        yield live
+
+
+async def sms_from(site: LiveApp, twilio: FakeTwilio, body: str, sid: str, sender: str = REFERRER) -> list[str]:
+    params, headers = signed_inbound(site.base_url + "/sms/inbound", twilio.auth_token, From=sender, To=TWILIO_NUMBER,
+                                     Body=body, MessageSid=sid)
+    response = await site.http.post("/sms/inbound", data=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+
+
+async def referral_by_sms(site: LiveApp, twilio: FakeTwilio, sender: str, tag: str) -> str:
+    replies: list[str] = []
+    for n, text in enumerate(t for t in WHOLE_REFERRAL if t != "07700 900123"):
+        replies = await sms_from(site, twilio, text, f"SM{tag}{n:030d}", sender)
+    return replies[0].split("Referral ", 1)[1].split(" ", 1)[0]
+
+
+async def log_in(page: Page, site: LiveApp, email: str) -> None:
+    await page.goto(site.base_url + "/staff")
+    await expect(page).to_have_url(site.base_url + "/staff/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+
+
+async def test_the_unit_works_a_referral_from_arrival_to_allocation(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
+    await make_user(site.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
+    reference = await referral_by_sms(site, fake_twilio, REFERRER, "A")
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+
+    await log_in(page, site, "una@unit.example.org")
+    await expect(page).to_have_url(site.base_url + "/staff/queue")
+    row = page.get_by_role("row").filter(has_text=reference)
+    await expect(row).to_contain_text("Queued")
+    await expect(row).to_contain_text("Lambeth")
+    await page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+
+    await row.get_by_role("link", name=reference).click()
+    await page.get_by_role("button", name="Claim").click()
+    await expect(page.locator(".status")).to_have_text("In review")
+
+    await page.get_by_label("Question for the referrer").fill("Is the young person in education at the moment?")
+    await page.get_by_role("button", name="Ask for more information").click()
+    await expect(page.locator(".status")).to_have_text("Awaiting info")
+    asked = await eventually(lambda: [m for m in fake_twilio.messages if "asks:" in m.body])
+    assert asked[0].to == REFERRER and reference in asked[0].body
+
+    answer = await sms_from(site, fake_twilio, "Yes, at college two days a week", "SMA-answer-0000000000000000000")
+    assert answer == [f"Thank you, that is added to referral {reference}."]
+    await page.reload()
+    await expect(page.locator(".status")).to_have_text("In review")
+    await expect(page.locator(".history")).to_contain_text("Yes, at college two days a week")
+
+    await page.get_by_role("button", name="Accept").click()
+    await expect(page.locator(".status")).to_have_text("Accepted")
+    await page.get_by_label("Caseworker").select_option(label="Cas Worker")
+    await page.get_by_role("button", name="Allocate").click()
+    await expect(page.locator(".status")).to_have_text("Allocated")
+    await expect(page.locator(".meta")).to_contain_text("Caseworker: Cas Worker")
+    await page.screenshot(path=str(ARTIFACTS / "referral.png"), full_page=True)
+    accepted = await eventually(lambda: [m for m in fake_twilio.messages if "is accepted" in m.body])
+    assert accepted[0].to == REFERRER
+
+    # The caseworker now sees the young person on their own page.
+    other = await browser.new_page()
+    await log_in(other, site, "cas@unit.example.org")
+    await expect(other).to_have_url(site.base_url + "/staff/mine")
+    await expect(other.get_by_role("row").filter(has_text=reference)).to_contain_text("Allocated")
+
+
+async def test_a_declined_referral_tells_the_referrer_kindly(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
+    other_referrer = "+447700900777"
+    reference = await referral_by_sms(site, fake_twilio, other_referrer, "B")
+    page = await browser.new_page()
+    await log_in(page, site, "una@unit.example.org")
+    await page.goto(f"{site.base_url}/staff/referrals/{reference}")
+    await page.get_by_role("button", name="Claim").click()
+    await page.get_by_label("Reason (the referrer is told)").select_option("extensive_support")
+    await page.get_by_role("button", name="Decline").click()
+    await expect(page.locator(".status")).to_have_text("Declined")
+    told = await eventually(lambda: fake_twilio.sent_to(other_referrer) and
+                            [m for m in fake_twilio.sent_to(other_referrer) if "can't take" in m.body])
+    assert told[0].body.startswith(f"Sorry, we can't take referral {reference}: they already get extensive support")
+    # A declined referral cannot be accepted: the button is gone, and a forged post is refused.
+    await expect(page.get_by_role("button", name="Accept")).to_have_count(0)
+
+
+async def test_an_overdue_referral_is_marked_in_the_queue(browser: Browser, site: LiveApp, fake_twilio: FakeTwilio) -> None:
+    await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
+    late = await referral_by_sms(site, fake_twilio, "+447700900111", "C")
+    fresh = await referral_by_sms(site, fake_twilio, "+447700900222", "D")
+    async with site.sessions() as db, db.begin():
+        await db.execute(update(Referral).where(Referral.reference == late)
+                         .values(created_at=datetime.now(UTC) - timedelta(days=8)))
+    page = await browser.new_page()
+    await log_in(page, site, "una@unit.example.org")
+    await expect(page.get_by_role("row").filter(has_text=late)).to_contain_text("OVERDUE")
+    await expect(page.get_by_role("row").filter(has_text=fresh)).not_to_contain_text("OVERDUE")
+    first_row = page.locator("table.queue tbody tr").first
+    await expect(first_row).to_contain_text(late)  # what needs action comes first
+    await page.get_by_label("Flag").select_option("overdue")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(page.locator("table.queue tbody tr")).to_have_count(1)
