@@ -232,3 +232,39 @@ async def test_a_message_stored_but_never_processed_is_recovered_and_answered_by
     # Twilio retrying the same message later changes nothing and answers the same.
     assert (await text_in(live, fake_twilio, "hi", _sid(90)))[1] == [m.body for m in fake_twilio.messages]
     assert await recover_pending(live.sessions, live.app.state.settings) == 0
+
+
+async def test_status_tells_a_referrer_about_their_own_referral_only(live: LiveApp, fake_twilio: FakeTwilio) -> None:
+    texts = [t for t in WHOLE_REFERRAL if t != "07700 900123"]
+    for n, text in enumerate(texts):
+        _, replies = await text_in(live, fake_twilio, text, _sid(200 + n))
+    reference = replies[0].split("Referral ", 1)[1].split(" ", 1)[0]
+    _, mine = await text_in(live, fake_twilio, f"status {reference.lower()}", _sid(300))
+    assert len(mine) == 1 and mine[0].startswith(f"Referral {reference} (received ")
+    assert "waiting to be looked at" in mine[0] and segment_count(mine[0]) == 1
+    _, theirs = await text_in(live, fake_twilio, f"STATUS {reference}", _sid(301), sender="+447700900555")
+    _, unknown = await text_in(live, fake_twilio, "STATUS LGX-ZZZZZ", _sid(302), sender="+447700900555")
+    assert theirs == [f"We can't find referral {reference} sent from here. Check the reference, or call the unit."]
+    assert unknown[0].startswith("We can't find referral LGX-ZZZZZ")
+
+
+async def test_new_referrals_and_safeguarding_alerts_are_announced_to_the_unit_without_personal_details(
+    database_url: str, fake_twilio: FakeTwilio, fake_telegram: Any
+) -> None:
+    from channels_support import channel_settings, serve_live
+    from support import LEAK_FORMS
+
+    settings = channel_settings(database_url, fake_twilio, fake_telegram, unit_telegram_chat_id="-100123")
+    async with serve_live(settings) as unit_live:
+        texts = [t for t in WHOLE_REFERRAL if t != "07700 900123"]
+        texts.insert(3, "he has a knife and is threatening to kill someone")
+        for n, text in enumerate(texts):
+            await text_in(unit_live, fake_twilio, text, _sid(400 + n))
+        unit_live.dispatcher.kick()
+        notices = await eventually(lambda: [m["text"] for m in fake_telegram.sent if str(m["chat_id"]) == "-100123"]
+                                   if len([m for m in fake_telegram.sent if str(m["chat_id"]) == "-100123"]) == 2
+                                   else None)
+    assert notices[0].startswith("Safeguarding: a message in a referral chat")
+    assert notices[1].startswith("New referral LGX-") and "SAFEGUARDING" in notices[1]
+    assert not [form for form in LEAK_FORMS if any(form.lower() in n.lower() for n in notices)]
+    assert "Lambeth" not in " ".join(notices)
