@@ -158,6 +158,8 @@ async def test_an_overdue_referral_is_marked_in_the_queue(browser: Browser, site
     await expect(page.get_by_role("row").filter(has_text=fresh)).not_to_contain_text("OVERDUE")
     first_row = page.locator("table.queue tbody tr").first
     await expect(first_row).to_contain_text(late)  # what needs action comes first
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "queue-overdue.png"))
     await page.get_by_label("Flag").select_option("overdue")
     await page.get_by_role("button", name="Filter").click()
     await expect(page.locator("table.queue tbody tr")).to_have_count(1)
