@@ -1,0 +1,39 @@
+"""The process against the real database: two people claiming at once, and the history it leaves."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.actions import Actor, act
+from bot.settings import Settings
+from flows.process import Action, Refused, Role
+from store.models import AuditEntry, Referral, ReferralEvent
+from support import WHOLE_REFERRAL, chat
+
+
+async def test_two_people_claiming_at_once_get_one_claim_and_one_clear_refusal(
+    client: httpx.AsyncClient, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    reference = (await chat(client, "race", WHOLE_REFERRAL))[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+
+    async def claim(who: str) -> str:
+        try:
+            async with sessions() as db, db.begin():
+                await act(db, settings, reference, Action.CLAIM, Actor(who, Role.UNIT), datetime.now(UTC))
+            return "claimed"
+        except Refused as exc:
+            return str(exc)
+
+    results = await asyncio.gather(claim("a@unit.example.org"), claim("b@unit.example.org"))
+    assert sorted(results) == ["Someone else is already reviewing this referral.", "claimed"]
+    async with sessions() as db:
+        referral = (await db.execute(select(Referral))).scalar_one()
+        events = (await db.execute(select(ReferralEvent.action))).scalars().all()
+        claims = (await db.execute(select(AuditEntry).where(AuditEntry.action == "claim"))).scalars().all()
+    assert referral.status == "in_review" and referral.reviewer in ("a@unit.example.org", "b@unit.example.org")
+    assert events == ["claim"] and len(claims) == 1
