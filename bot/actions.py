@@ -31,8 +31,8 @@ from store.users import get_user
 
 __all__ = ["Actor", "act", "notify_unit_of_referral", "notify_unit_of_alert", "REPLYABLE_CHANNELS"]
 
-# Channels the bot can start a message on (the simulator has no way to reach anyone).
-REPLYABLE_CHANNELS = frozenset({"sms", "whatsapp", "telegram"})
+# Channels the bot can start a message on (the simulator's messages wait in its inbox).
+REPLYABLE_CHANNELS = frozenset({"sms", "whatsapp", "telegram", "simulator"})
 
 
 @dataclass(frozen=True)

@@ -160,7 +160,7 @@ async def _process_once(inbound: Inbound, db: AsyncSession, settings: Settings, 
 async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conversation) -> tuple[list[Reply], str | None]:  # type: ignore[no-untyped-def]
     """The replies to one message, after carrier keywords and opt-outs; and the body to keep."""
     if inbound.channel == Channel.SIMULATOR:
-        return await _converse(inbound, db, settings, conversation)
+        return await _referrer_requests(inbound, db, settings, conversation)
     contact = await contact_for(db, inbound.channel, inbound.sender, inbound.received_at)
     if contact.blocked:
         await set_blocked(db, contact, False, inbound.received_at)  # they wrote to us: they unblocked the bot

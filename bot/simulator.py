@@ -7,16 +7,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import Channel, Inbound, handle
+from bot.delivery import Accepted, Result
 from bot.settings import Settings
+from store.contacts import find_contact
+from store.models import OutboundStatus
+from store.outbox import Claimed, delivered_to
 
-__all__ = ["router", "SimulatorMessage"]
+__all__ = ["router", "SimulatorMessage", "SimulatorSender"]
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -63,3 +67,24 @@ async def simulator_message(
     replies = (await handle(inbound, sessions, settings)).replies
     return JSONResponse({"replies": [reply.text for reply in replies],
                          "choices": [list(reply.choices) for reply in replies]})
+
+
+class SimulatorSender:
+    """Delivers the bot's own messages to a simulator session: they wait in its inbox."""
+
+    async def send(self, message: Claimed) -> Result:
+        return Accepted(f"sim-{message.id}", OutboundStatus.DELIVERED)
+
+
+@router.get("/simulator/inbox")
+async def simulator_inbox(
+    session: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
+    role: Literal["referrer"] = "referrer",
+    after: int = Query(default=0, ge=0),
+    sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
+) -> JSONResponse:
+    """Messages the bot started to this session (a decision, a question from the unit), after `after`."""
+    async with sessions() as db:
+        contact = await find_contact(db, Channel.SIMULATOR, f"{role}:{session}")
+        found = await delivered_to(db, contact.id, after) if contact else []
+    return JSONResponse({"messages": [{"id": m.id, "text": m.body} for m in found]})

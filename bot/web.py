@@ -107,6 +107,8 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.sms_enabled:
             sms = SmsSender(settings)
             senders.update({Channel.SMS: sms, Channel.WHATSAPP: sms})
+        if settings.simulator_on:
+            senders[Channel.SIMULATOR] = simulator.SimulatorSender()
         telegram: TelegramChannel | None = None
         if settings.telegram_enabled:
             telegram = TelegramChannel(settings)

@@ -18,7 +18,7 @@ from flows.text import plain, segment_count
 from store.contacts import contact_for
 from store.models import Contact, OutboundMessage, OutboundStatus
 
-__all__ = ["enqueue", "claim_due", "next_due", "mark_accepted", "mark_retry", "mark_failed", "record_status", "Claimed",
+__all__ = ["enqueue", "claim_due", "next_due", "delivered_to", "mark_accepted", "mark_retry", "mark_failed", "record_status", "Claimed",
            "RETRY_DELAYS"]
 
 # Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
@@ -155,3 +155,14 @@ async def record_status(db: AsyncSession, provider_id: str, status: str, error_c
         message.error_code = error_code or message.error_code
         message.updated_at = now
     return True
+
+
+async def delivered_to(db: AsyncSession, contact_id: int, after_id: int, limit: int = 50) -> list[OutboundMessage]:
+    """Messages already handed over to one contact, after a given id (for the simulator's inbox)."""
+    found = await db.execute(
+        select(OutboundMessage)
+        .where(OutboundMessage.contact_id == contact_id, OutboundMessage.id > after_id,
+               OutboundMessage.status == OutboundStatus.DELIVERED)
+        .order_by(OutboundMessage.id).limit(limit)
+    )
+    return list(found.scalars())

@@ -138,3 +138,32 @@ async def test_the_simulator_can_be_switched_off(settings: Settings) -> None:
             assert (await http.get("/simulator")).status_code == 404
             assert (await http.post("/simulator/message", json={"session": "a", "text": "hi"})).status_code == 404
             assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_messages_the_bot_starts_reach_the_simulators_inbox(
+    client: httpx.AsyncClient, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.actions import Actor, act
+    from flows.process import Action, Role
+
+    replies = await chat(client, "inbox", WHOLE_REFERRAL)
+    reference = replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+    assert (await client.get("/simulator/inbox", params={"session": "inbox"})).json() == {"messages": []}
+    async with sessions() as db, db.begin():
+        await act(db, settings, reference, Action.CLAIM, Actor("cli", Role.ADMIN), datetime.now(UTC))
+        await act(db, settings, reference, Action.REQUEST_INFO, Actor("cli", Role.ADMIN), datetime.now(UTC),
+                  question="Are they at school?")
+    inbox: list[dict[str, object]] = []
+    for _ in range(100):  # the app's dispatcher delivers it within its poll interval
+        inbox = (await client.get("/simulator/inbox", params={"session": "inbox"})).json()["messages"]
+        if inbox:
+            break
+        await asyncio.sleep(0.05)
+    assert [m["text"] for m in inbox] == [f"About referral {reference}, the referral unit asks: Are they at school? "
+                                          "Please reply here."]
+    answered = await chat(client, "inbox", ["Yes, year 12"], prefix="answer")
+    assert answered == [[f"Thank you, that is added to referral {reference}."]]
+    later = await client.get("/simulator/inbox", params={"session": "inbox", "after": inbox[-1]["id"]})
+    assert later.json() == {"messages": []}

@@ -35,6 +35,20 @@
       });
     } catch (e) { show("(Could not reach the server. Is it running?)", "bot"); }
   }
+  // Messages the bot starts (a question from the referral unit, a decision) arrive here.
+  let lastSeen = Number(sessionStorage.getItem("sim-last") || 0);
+  async function poll() {
+    try {
+      const response = await fetch(`simulator/inbox?session=${session}&after=${lastSeen}`);
+      if (response.ok) {
+        const data = await response.json();
+        data.messages.forEach(m => { show(m.text, "bot"); lastSeen = m.id; });
+        sessionStorage.setItem("sim-last", String(lastSeen));
+      }
+    } catch (e) { /* the server may be restarting: try again next time */ }
+  }
+  setInterval(poll, 3000);
+
   document.getElementById("send").addEventListener("submit", ev => {
     ev.preventDefault();
     const text = input.value.trim();
