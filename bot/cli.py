@@ -21,6 +21,8 @@ from store.db import make_engine, make_sessionmaker
 from store.audit import audit
 from store.models import Referral, ReferralStatus
 
+STATUSES = tuple(status.value for status in ReferralStatus)
+
 __all__ = ["app", "main"]
 
 T = TypeVar("T")
@@ -174,12 +176,12 @@ def _row(referral: Referral, tz: Any) -> dict[str, Any]:
 
 @referrals_app.command("list")
 def referrals_list(
-    status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(ReferralStatus.ALL)}.")] = None,
+    status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """The queue, newest first."""
-    if status is not None and status not in ReferralStatus.ALL:
-        raise _fail(f"unknown status {status!r}: expected one of {', '.join(ReferralStatus.ALL)}")
+    if status is not None and status not in STATUSES:
+        raise _fail(f"unknown status {status!r}: expected one of {', '.join(STATUSES)}")
     settings = _with_keys(_settings())
     from store.referrals import list_referrals
 

@@ -42,15 +42,23 @@ async def _verified_form(request: Request, settings: Settings) -> dict[str, str]
     return params
 
 
-@router.post(INBOUND_PATH)
-async def sms_inbound(request: Request) -> Response:
-    """A text from a phone: stored, handled by the core, answered in TwiML."""
+async def _twilio_request(request: Request) -> dict[str, str] | Response:
+    """The form of a genuine Twilio request, or the response that refuses it."""
     settings: Settings = request.app.state.settings
     if not settings.sms_enabled:
         return PlainTextResponse(NOT_CONFIGURED, status_code=503)
     params = await _verified_form(request, settings)
     if params is None:
         return PlainTextResponse("Forbidden", status_code=403)
+    return params
+
+
+@router.post(INBOUND_PATH)
+async def sms_inbound(request: Request) -> Response:
+    """A text from a phone: stored, handled by the core, answered in TwiML."""
+    params = await _twilio_request(request)
+    if isinstance(params, Response):
+        return params
     sender = params.get("From", "")
     message_id = params.get("MessageSid") or params.get("SmsSid") or ""
     if not sender or not message_id:
@@ -58,7 +66,7 @@ async def sms_inbound(request: Request) -> Response:
     channel = Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS
     inbound = Inbound(channel=channel, sender=sender.removeprefix(WHATSAPP_PREFIX), message_id=message_id,
                       text=params.get("Body", ""), received_at=datetime.now(UTC))
-    handled = await handle(inbound, request.app.state.sessions, settings)
+    handled = await handle(inbound, request.app.state.sessions, request.app.state.settings)
     twiml = MessagingResponse()
     for reply in handled.replies:
         twiml.message(plain(reply.text))
@@ -68,12 +76,9 @@ async def sms_inbound(request: Request) -> Response:
 @router.post(STATUS_PATH)
 async def sms_status(request: Request) -> Response:
     """Twilio's report on a message we sent: queued, sent, delivered, undelivered or failed."""
-    settings: Settings = request.app.state.settings
-    if not settings.sms_enabled:
-        return PlainTextResponse(NOT_CONFIGURED, status_code=503)
-    params = await _verified_form(request, settings)
-    if params is None:
-        return PlainTextResponse("Forbidden", status_code=403)
+    params = await _twilio_request(request)
+    if isinstance(params, Response):
+        return params
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
     async with request.app.state.sessions() as db, db.begin():

@@ -8,24 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from flows.process import Status as ReferralStatus
 from store.types import EncryptedJSON, EncryptedText, UTCDateTime
 
 __all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
            "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus", "ReferralEvent", "User",
            "StaffSession", "AuditEntry"]
-
-
-class ReferralStatus:
-    """The referral unit's process (DOMAIN.md); a new referral is queued."""
-
-    QUEUED = "queued"
-    IN_REVIEW = "in_review"
-    MORE_INFO = "more_info_requested"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    ALLOCATED = "allocated"
-    CLOSED = "closed"
-    ALL = (QUEUED, IN_REVIEW, MORE_INFO, ACCEPTED, DECLINED, ALLOCATED, CLOSED)
 
 
 class Base(DeclarativeBase):
@@ -90,7 +78,7 @@ class Referral(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
-    status: Mapped[str] = mapped_column(String(32), default=ReferralStatus.QUEUED)
+    status: Mapped[str] = mapped_column(String(32), default=ReferralStatus.QUEUED.value)
     channel: Mapped[str] = mapped_column(String(16))
     borough: Mapped[str] = mapped_column(String(40), index=True)
     age: Mapped[int] = mapped_column(Integer)
