@@ -42,7 +42,8 @@ from store.models import InboundStatus, ReferralEvent, SafeguardingAlert
 from store.outbox import enqueue
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out
 
-__all__ = ["Channel", "Inbound", "Handled", "handle", "flow_context", "PHONE_CHANNELS", "reply_markup"]
+__all__ = ["Channel", "Inbound", "Handled", "handle", "flow_context", "PHONE_CHANNELS", "reply_markup",
+           "young_person_hash"]
 
 log = logging.getLogger("referral_bot.core")
 
@@ -92,6 +93,11 @@ def flow_context(settings: Settings, inbound: Inbound, reference: str) -> Contex
         opening_hours=settings.opening_hours,
         opening_days=settings.opening_days,
     )
+
+
+def young_person_hash(phone: str) -> str:
+    """How a young person's number is found again (their replies to reminders) without storing it plainly."""
+    return keyed_hash(phone, "young_person_phone")
 
 
 def reply_markup(reply: Reply) -> dict[str, object] | None:
@@ -250,6 +256,7 @@ async def _converse(inbound: Inbound, db: AsyncSession, settings: Settings, conv
             now=inbound.received_at,
             origin_address=inbound.sender,
             origin_hash=sender_hash(inbound.channel, inbound.sender),
+            yp_phone_hash=young_person_hash(answers["yp_mobile"]) if answers.get("yp_mobile") else None,
         )
         await audit(db, "referrer", "submitted", inbound.received_at, referral.reference, f"via {inbound.channel}")
         await notify_unit_of_referral(db, settings, referral, inbound.received_at)

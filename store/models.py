@@ -13,7 +13,7 @@ from store.types import EncryptedJSON, EncryptedText, UTCDateTime
 
 __all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
            "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus", "ReferralEvent", "User",
-           "StaffSession", "AuditEntry"]
+           "StaffSession", "AuditEntry", "Appointment", "AppointmentStatus", "Place", "CaseworkerNotice"]
 
 
 class Base(DeclarativeBase):
@@ -96,6 +96,9 @@ class Referral(Base):
     awaiting_info: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    yp_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    reminders_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReferralEvent(Base):
@@ -244,3 +247,58 @@ class OutboundMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+    planned_for: Mapped[str | None] = mapped_column(String(24))
+
+
+class AppointmentStatus:
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+    UPCOMING = (SCHEDULED, CONFIRMED, DECLINED)
+
+
+class Appointment(Base):
+    """A one-to-one session a caseworker holds with a young person (called a session on the pages)."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_referral_starts", "referral_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    place: Mapped[str] = mapped_column(EncryptedText("appointments.place"))
+    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.SCHEDULED)
+    answer: Mapped[str | None] = mapped_column(EncryptedText("appointments.answer"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Place(Base):
+    """A caseworker's own short place labels ("the usual place"), the only place words texts carry."""
+
+    __tablename__ = "places"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(EncryptedText("places.label"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseworkerNotice(Base):
+    """Something a young person said that their caseworker must see: a cancellation, a question."""
+
+    __tablename__ = "caseworker_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(EncryptedText("caseworker_notices.text"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

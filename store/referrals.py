@@ -38,12 +38,13 @@ async def create_referral(
     now: datetime,
     origin_address: str | None = None,
     origin_hash: str | None = None,
+    yp_phone_hash: str | None = None,
 ) -> Referral:
     referral = Referral(
         reference=reference, status=ReferralStatus.QUEUED.value, channel=channel, borough=borough, age=age,
         under_18=age < 18, urgency=urgency, safeguarding_flag=safeguarding_flag,
         referrer_hash=referrer_hash, details=details, created_at=now, updated_at=now,
-        origin_address=origin_address, origin_hash=origin_hash, awaiting_info=False,
+        origin_address=origin_address, origin_hash=origin_hash, awaiting_info=False, yp_phone_hash=yp_phone_hash,
     )
     db.add(referral)
     await db.flush()

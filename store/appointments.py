@@ -1,0 +1,73 @@
+"""Sessions with young people, and the reminders for them that wait in the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Appointment, AppointmentStatus, OutboundMessage, OutboundStatus, Place, Referral
+
+__all__ = ["appointments_for", "get_appointment", "cancel_pending_reminders", "reminders_for", "next_unanswered",
+           "places_of", "add_place", "referral_for_young_person"]
+
+
+async def appointments_for(db: AsyncSession, referral_id: int) -> list[Appointment]:
+    found = await db.execute(select(Appointment).where(Appointment.referral_id == referral_id)
+                             .order_by(Appointment.starts_at, Appointment.id))
+    return list(found.scalars())
+
+
+async def get_appointment(db: AsyncSession, appointment_id: int) -> Appointment | None:
+    found = await db.execute(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
+    return found.scalar_one_or_none()
+
+
+async def reminders_for(db: AsyncSession, appointment_ids: list[int]) -> list[OutboundMessage]:
+    if not appointment_ids:
+        return []
+    found = await db.execute(select(OutboundMessage).where(OutboundMessage.appointment_id.in_(appointment_ids))
+                             .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id))
+    return list(found.scalars())
+
+
+async def cancel_pending_reminders(db: AsyncSession, appointment_id: int, now: datetime) -> int:
+    """Reminders not yet handed to the provider stop here (the session moved or was cancelled)."""
+    result = await db.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.appointment_id == appointment_id, OutboundMessage.status == OutboundStatus.PENDING)
+        .values(status="cancelled", updated_at=now)
+    )
+    return result.rowcount or 0
+
+
+async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> Appointment | None:
+    """The session a young person's Y or N is about: the next one that has not started and is unconfirmed."""
+    found = await db.execute(
+        select(Appointment)
+        .where(Appointment.referral_id == referral_id, Appointment.starts_at > now,
+               Appointment.status == AppointmentStatus.SCHEDULED)
+        .order_by(Appointment.starts_at, Appointment.id).limit(1).with_for_update()
+    )
+    return found.scalar_one_or_none()
+
+
+async def referral_for_young_person(db: AsyncSession, phone_hash: str) -> Referral | None:
+    """The allocated referral whose young person has this number, if any."""
+    found = await db.execute(
+        select(Referral).where(Referral.yp_phone_hash == phone_hash, Referral.status == "allocated")
+        .order_by(Referral.updated_at.desc()).limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
+async def places_of(db: AsyncSession, user_id: int) -> list[Place]:
+    return list((await db.execute(select(Place).where(Place.user_id == user_id).order_by(Place.id))).scalars())
+
+
+async def add_place(db: AsyncSession, user_id: int, label: str, now: datetime) -> Place:
+    place = Place(user_id=user_id, label=label, created_at=now)
+    db.add(place)
+    await db.flush()
+    return place
