@@ -152,12 +152,16 @@ def _preflight(settings: Settings) -> None:
 
 @app.command()
 def purge() -> None:
-    """Delete drafts and message logs older than DRAFT_TTL_HOURS."""
+    """Apply the retention periods: drafts, message logs, and declined and closed referrals past theirs."""
     settings = _with_keys(_settings())
-    from store.purge import purge_drafts
+    from store.retention import purge_expired
 
-    counts = _run_db(settings, lambda db: purge_drafts(db, datetime.now(UTC), settings.draft_ttl_hours))
+    counts = _run_db(settings, lambda db: purge_expired(
+        db, datetime.now(UTC), draft_ttl_hours=settings.draft_ttl_hours,
+        declined_days=settings.declined_retention_days, closed_days=settings.closed_retention_days))
     typer.echo(f"Purged {counts.conversations} draft conversations and {counts.messages} message records.")
+    typer.echo(f"Purged {counts.declined} declined and {counts.closed} closed referrals past their retention, "
+               f"and {counts.outbound} old outbound message records.")
 
 
 def _row(referral: Referral, tz: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from bot.recovery import recover_pending
 from bot.settings import Settings
 from bot.sms_sender import SmsSender
 from bot.staff import routes as staff_routes
+from bot.staff import stats as staff_stats
 from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
 from bot.staff.routes import templates as staff_templates
 from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
@@ -34,7 +35,7 @@ from bot.telegram import TelegramChannel
 from store import crypto
 from store.db import make_engine, make_sessionmaker
 from store.migrate import is_at_head
-from store.purge import purge_drafts
+from store.retention import purge_expired
 
 __all__ = ["create_app", "Sessions", "AppSettings"]
 
@@ -72,10 +73,13 @@ async def _maintain_forever(sessions: async_sessionmaker[AsyncSession], settings
                 dispatcher.kick()
             if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
                 async with sessions() as db, db.begin():
-                    counts = await purge_drafts(db, datetime.now(UTC), settings.draft_ttl_hours)
+                    counts = await purge_expired(db, datetime.now(UTC), draft_ttl_hours=settings.draft_ttl_hours,
+                                                 declined_days=settings.declined_retention_days,
+                                                 closed_days=settings.closed_retention_days)
                 last_purge = time.monotonic()
-                if counts.conversations or counts.messages:
-                    log.info("purged drafts=%d messages=%d", counts.conversations, counts.messages)
+                if counts.total:
+                    log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d", counts.conversations,
+                             counts.messages, counts.declined, counts.closed, counts.outbound)
         except Exception:  # noqa: BLE001 - maintenance must not stop the app; it runs again later
             log.exception("maintenance failed")
         await asyncio.sleep(RECOVER_EVERY_SECONDS)
@@ -178,6 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     app.include_router(staff_routes.router)
+    app.include_router(staff_stats.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

@@ -1,0 +1,155 @@
+"""Retention: expired drafts, declined and closed referrals and finished messages go; everything else stays."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from store.audit import audit
+from store.models import AuditEntry, Conversation, OutboundMessage, Referral, ReferralEvent, ScreenOut
+from store.outbox import enqueue
+from store.retention import RetentionCounts, purge_expired
+from support import SCREENED_OUT, WHOLE_REFERRAL, chat
+
+DAY = timedelta(days=1)
+
+
+async def _reference(client: httpx.AsyncClient, session: str) -> str:
+    replies = await chat(client, session, WHOLE_REFERRAL)
+    return replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+
+
+async def _set(db: AsyncSession, reference: str, **values: Any) -> None:
+    await db.execute(update(Referral).where(Referral.reference == reference).values(**values))
+    referral_id = await db.scalar(select(Referral.id).where(Referral.reference == reference))
+    for n in range(2):
+        db.add(ReferralEvent(referral_id=referral_id, at=values.get("updated_at", datetime.now(UTC)), actor="unit@x",
+                             action="claim", status_after="in_review", note=f"event {n}"))
+
+
+async def _purge(sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> RetentionCounts:
+    async with sessions() as db, db.begin():
+        return await purge_expired(db, now, draft_ttl_hours=settings.draft_ttl_hours,
+                                   declined_days=settings.declined_retention_days,
+                                   closed_days=settings.closed_retention_days)
+
+
+async def _references(sessions: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with sessions() as db:
+        return set((await db.execute(select(Referral.reference))).scalars())
+
+
+async def test_only_declined_and_closed_referrals_past_their_retention_are_deleted_with_their_history(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+    declined, closed = settings.declined_retention_days, settings.closed_retention_days
+    names = ["old_declined", "old_declined_undated", "recent_declined", "old_closed", "old_closed_undated",
+             "recent_closed", "old_accepted", "old_allocated", "old_queued", "fresh"]
+    refs = {name: await _reference(client, name) for name in names}
+    await chat(client, "young", SCREENED_OUT)
+    long_ago = now - 5 * 365 * DAY
+    async with sessions() as db, db.begin():
+        await _set(db, refs["old_declined"], status="declined", decided_at=now - (declined + 1) * DAY,
+                   updated_at=now - 10 * DAY)
+        await _set(db, refs["old_declined_undated"], status="declined", decided_at=None,
+                   updated_at=now - (declined + 1) * DAY)
+        await _set(db, refs["recent_declined"], status="declined", decided_at=now - (declined - 1) * DAY,
+                   updated_at=long_ago)
+        await _set(db, refs["old_closed"], status="closed", closed_at=now - (closed + 1) * DAY,
+                   decided_at=long_ago, updated_at=now - DAY)
+        await _set(db, refs["old_closed_undated"], status="closed", closed_at=None,
+                   updated_at=now - (closed + 1) * DAY)
+        await _set(db, refs["recent_closed"], status="closed", closed_at=now - (closed - 1) * DAY,
+                   decided_at=long_ago, updated_at=long_ago)
+        for name, status in (("old_accepted", "accepted"), ("old_allocated", "allocated"),
+                             ("old_queued", "queued")):
+            await _set(db, refs[name], status=status, created_at=long_ago, updated_at=long_ago,
+                       decided_at=long_ago if status != "queued" else None)
+        await _set(db, refs["fresh"], status="queued")
+        await db.execute(update(ScreenOut).values(screened_on=long_ago.date()))
+        await audit(db, "unit@x", "view", long_ago, refs["old_declined"])
+    async with sessions() as db:
+        kept_audit = await db.scalar(select(func.count()).select_from(AuditEntry))
+
+    counts = await _purge(sessions, settings, now)
+
+    gone = {refs[name] for name in ("old_declined", "old_declined_undated", "old_closed", "old_closed_undated")}
+    assert (counts.declined, counts.closed) == (2, 2)
+    assert await _references(sessions) == set(refs.values()) - gone
+    async with sessions() as db:
+        with_history = set((await db.execute(
+            select(Referral.reference).join(ReferralEvent, ReferralEvent.referral_id == Referral.id))).scalars())
+        orphans = await db.scalar(select(func.count()).select_from(ReferralEvent).where(
+            ReferralEvent.referral_id.not_in(select(Referral.id))))
+        events = await db.scalar(select(func.count()).select_from(ReferralEvent))
+        screen_outs = (await db.execute(select(ScreenOut.reason))).scalars().all()
+        entries = (await db.execute(select(AuditEntry.action, AuditEntry.reference))).all()
+    assert with_history == set(refs.values()) - gone
+    assert orphans == 0 and events == 2 * (len(names) - len(gone))
+    assert screen_outs == ["too_young"]
+    # Nothing in the audit log went; each deleted referral left a line saying so.
+    assert len(entries) == kept_audit + len(gone)
+    assert ("view", refs["old_declined"]) in entries
+    assert {reference for action, reference in entries if action == "purged"} == gone
+
+    assert (await _purge(sessions, settings, now)).total == 0  # a second run finds nothing more
+
+
+async def test_idle_drafts_and_their_message_logs_go_after_the_draft_ttl(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+    await chat(client, "idle", WHOLE_REFERRAL[:4])
+    await chat(client, "active", WHOLE_REFERRAL[:4])
+    async with sessions() as db, db.begin():
+        conversations = (await db.execute(select(Conversation.id).order_by(Conversation.id))).scalars().all()
+        idle, active = conversations
+        await db.execute(update(Conversation).where(Conversation.id == idle)
+                         .values(updated_at=now - (settings.draft_ttl_hours + 1) * timedelta(hours=1)))
+
+    counts = await _purge(sessions, settings, now)
+
+    assert counts.conversations == 1
+    async with sessions() as db:
+        assert (await db.execute(select(Conversation.id))).scalars().all() == [active]
+
+
+async def test_finished_outbound_messages_go_after_the_closed_period_and_unsent_ones_stay(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+    old = now - (settings.closed_retention_days + 1) * DAY
+    async with sessions() as db, db.begin():
+        made = {}
+        for name, status, when in (("old_delivered", "delivered", old), ("old_failed", "failed", old),
+                                   ("old_suppressed", "suppressed", old), ("old_pending", "pending", old),
+                                   ("old_sending", "sending", old), ("new_delivered", "delivered", now)):
+            message = await enqueue(db, channel="sms", to="+447700900999", body=f"Message {name}",
+                                    purpose="test", now=when)
+            assert message is not None
+            message.status = status
+            made[name] = message.id
+
+    counts = await _purge(sessions, settings, now)
+
+    assert counts.outbound == 3
+    async with sessions() as db:
+        left = set((await db.execute(select(OutboundMessage.id))).scalars())
+    assert left == {made["old_pending"], made["old_sending"], made["new_delivered"]}
+
+
+async def test_nothing_is_deleted_when_nothing_has_expired(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    reference = await _reference(client, "one")
+    async with sessions() as db, db.begin():
+        await _set(db, reference, status="declined", decided_at=datetime.now(UTC))
+    counts = await _purge(sessions, settings, datetime.now(UTC))
+    assert counts == RetentionCounts(conversations=0, messages=0, declined=0, closed=0, outbound=0)
+    assert await _references(sessions) == {reference}
