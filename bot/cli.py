@@ -397,6 +397,123 @@ def referrals_close(reference: str, by: Annotated[str, BY_OPTION] = "") -> None:
     _referral_action(reference, "close", by)
 
 
+sessions_app = typer.Typer(help="Sessions with young people, and their reminders.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+
+async def _actor(db: Any, by: str) -> tuple[Any, int | None]:
+    from bot.actions import Actor
+    from flows.process import Refused, Role
+    from store.users import get_user
+
+    if not by:
+        return Actor("cli", Role.ADMIN), None
+    user = await get_user(db, by)
+    if user is None or user.disabled:
+        raise Refused(f"no active account for {by}")
+    return Actor(user.email, Role(user.role)), user.id
+
+
+@sessions_app.command("add")
+def sessions_add(
+    reference: str,
+    at: Annotated[str, typer.Option("--at", help='London time, "YYYY-MM-DD HH:MM".')],
+    place: Annotated[str, typer.Option("--place", help='A short label, e.g. "the usual place".')],
+    by: Annotated[str, BY_OPTION] = "",
+) -> None:
+    """Book a session and plan its reminders."""
+    from bot.sessions import add_session
+    from flows.process import Refused
+
+    try:
+        when = datetime.strptime(at.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise _fail(f'--at {at!r}: expected London time like "2026-12-01 15:30"') from None
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> int:
+        actor, user_id = await _actor(db, by)
+        appointment = await add_session(db, settings, reference, when.date(), when.time(), place, actor,
+                                        datetime.now(UTC), user_id)
+        return appointment.id
+
+    try:
+        session_id = _run_db(settings, work)
+    except Refused as exc:
+        raise _fail(str(exc), code=1) from None
+    typer.echo(f"Session {session_id} booked for {when:%a %d %b %Y %H:%M} (London time).")
+
+
+@sessions_app.command("cancel")
+def sessions_cancel(session_id: int, by: Annotated[str, BY_OPTION] = "") -> None:
+    """Cancel a session; its reminders stop."""
+    from bot.sessions import cancel_session
+    from flows.process import Refused
+
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> None:
+        actor, user_id = await _actor(db, by)
+        await cancel_session(db, settings, session_id, actor, datetime.now(UTC), user_id)
+
+    try:
+        _run_db(settings, work)
+    except Refused as exc:
+        raise _fail(str(exc), code=1) from None
+    typer.echo(f"Session {session_id} cancelled.")
+
+
+@sessions_app.command("list")
+def sessions_list(reference: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False) -> None:
+    """A young person's sessions: time, status, and each reminder's planned time and delivery."""
+    from store.appointments import appointments_for, reminders_for
+    from store.referrals import get_referral
+
+    settings = _with_keys(_settings())
+
+    async def work(db: Any) -> list[dict[str, Any]] | None:
+        referral = await get_referral(db, reference)
+        if referral is None:
+            return None
+        sessions = await appointments_for(db, referral.id)
+        reminders = await reminders_for(db, [s.id for s in sessions])
+        await audit(db, "cli", "view_sessions", datetime.now(UTC), referral.reference)
+        return [{
+            "id": s.id, "starts_at": s.starts_at.isoformat(),
+            "local_time": s.starts_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M"),
+            "place": s.place, "status": s.status,
+            "reminders": [{"planned_for": r.planned_for, "send_at": r.next_attempt_at.isoformat(), "status": r.status,
+                           "error_code": r.error_code} for r in reminders if r.appointment_id == s.id],
+        } for s in sessions]
+
+    rows = _run_db(settings, work)
+    if rows is None:
+        raise _fail(f"no referral with reference {reference.strip().upper()}", code=1)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo("No sessions.")
+    for row in rows:
+        typer.echo(f"{row['id']:>5}  {row['local_time']}  {row['status']:<10} {row['place']}")
+        for reminder in row["reminders"]:
+            typer.echo(f"         reminder {reminder['planned_for']:<10} {reminder['send_at']}  {reminder['status']}")
+
+
+@app.command()
+def worker() -> None:
+    """Send what the outbox holds (reminders, notices) without serving web pages; several may run on PostgreSQL."""
+    from bot.runtime import run_worker
+
+    settings = _with_keys(_settings())
+    configure_logging(settings.log_level)
+    _preflight(settings)
+    try:
+        asyncio.run(run_worker(settings))
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:

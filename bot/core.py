@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.actions import notify_unit_of_alert, notify_unit_of_referral
 from bot.settings import Settings
+from bot.young_people import answer_young_person
 from flows.dialog import FINISHED as FINISHED_STATES
 from flows.dialog import command_of, step
 from flows.keywords import Keyword, carrier_keyword
@@ -28,6 +29,7 @@ from flows.process import Action, Role, Status, decide
 from flows.questions import age_of
 from flows.text import segment_count
 from store.contacts import contact_for, set_blocked, set_opted_out
+from store.appointments import referral_for_young_person
 from store.audit import audit
 from store.conversations import (
     count_attempt,
@@ -183,6 +185,10 @@ async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conve
         if contact.opted_out:
             log.info("message from opted-out number kept, not answered conversation=%s", conversation.id)
             return [], inbound.text
+        young = await referral_for_young_person(db, young_person_hash(inbound.sender))
+        if young is not None:
+            log.info("young person replied reference=%s", young.reference)
+            return await answer_young_person(db, young, inbound.text, inbound.received_at), inbound.text
     return await _referrer_requests(inbound, db, settings, conversation)
 
 

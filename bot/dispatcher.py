@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Accepted, Failed, Retry, Sender
 from store.contacts import set_blocked, set_opted_out
-from store.models import Contact, OutboundMessage, OutboundStatus
+from store.models import Appointment, AppointmentStatus, Contact, OutboundMessage, OutboundStatus
 from store.outbox import Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due
 
 __all__ = ["Dispatcher"]
@@ -74,6 +74,8 @@ class Dispatcher:
                 async with self._sessions() as db, db.begin():
                     await mark_failed(db, message.id, "opted_out", datetime.now(UTC), OutboundStatus.SUPPRESSED)
                 return
+            if message.appointment_id is not None and not await self._session_still_ahead(message):
+                return
             try:
                 result = await self._senders[message.channel].send(message)
             except Exception:  # noqa: BLE001 - a sender bug must not lose the message: retry it later
@@ -90,6 +92,20 @@ class Dispatcher:
                 await mark_failed(db, message.id, result.error, now)
                 if result.blocked:
                     await self._shut_out(db, message, now)
+
+    async def _session_still_ahead(self, message: Claimed) -> bool:
+        """A reminder for a session that was cancelled, or has started, is not sent (missed, not late)."""
+        now = datetime.now(UTC)
+        async with self._sessions() as db, db.begin():
+            appointment = await db.get(Appointment, message.appointment_id)
+            if appointment is None or appointment.status == AppointmentStatus.CANCELLED:
+                await mark_failed(db, message.id, "session_cancelled", now, "cancelled")
+                return False
+            if appointment.starts_at <= now:
+                await mark_failed(db, message.id, "session_started", now, "missed")
+                log.info("reminder missed outbox=%s", message.id)
+                return False
+        return True
 
     async def _shut_out(self, db: AsyncSession, message: Claimed, now: datetime) -> None:
         """The provider says this recipient refuses messages: stop writing to them until they write to us."""

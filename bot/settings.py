@@ -80,6 +80,10 @@ class Settings(BaseSettings):
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    reminder_offsets: str = "1d@18:00,2h"
+    quiet_hours: str = "21:00-08:00"
+    sms_rate_per_second: float = Field(default=10.0, gt=0, le=1000)
+
     unit_telegram_chat_id: str = ""
     staff_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=72)
@@ -147,6 +151,22 @@ class Settings(BaseSettings):
             decode_data_key(value.get_secret_value())
             return value
         return None
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        from flows.reminders import parse_offsets
+
+        parse_offsets(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        from flows.reminders import QuietHours
+
+        QuietHours.parse(value)
+        return value
 
     @field_validator("telegram_webhook_secret")
     @classmethod

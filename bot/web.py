@@ -25,7 +25,7 @@ from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
 from bot.recovery import recover_pending
 from bot.settings import Settings
-from bot.sms_sender import SmsSender
+from bot.runtime import sms_senders
 from bot.staff import routes as staff_routes
 from bot.staff import stats as staff_stats
 from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
@@ -37,7 +37,7 @@ from store.db import make_engine, make_sessionmaker
 from store.migrate import is_at_head
 from store.retention import purge_expired
 
-__all__ = ["create_app", "Sessions", "AppSettings"]
+__all__ = ["create_app", "Sessions", "AppSettings", "maintain_forever"]
 
 log = logging.getLogger("referral_bot.web")
 
@@ -63,7 +63,7 @@ Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def _maintain_forever(sessions: async_sessionmaker[AsyncSession], settings: Settings,
+async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings: Settings,
                             dispatcher: Dispatcher) -> None:
     """Every so often: process messages a crash left behind, and delete what is past its retention."""
     last_purge = 0.0
@@ -107,10 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
             raise NotMigrated("the database is not migrated: run `referral-bot migrate`")
         app.state.sessions = sessions = make_sessionmaker(engine)
-        senders: dict[str, Sender] = {}
-        if settings.sms_enabled:
-            sms = SmsSender(settings)
-            senders.update({Channel.SMS: sms, Channel.WHATSAPP: sms})
+        senders: dict[str, Sender] = sms_senders(settings)
         if settings.simulator_on:
             senders[Channel.SIMULATOR] = simulator.SimulatorSender()
         telegram: TelegramChannel | None = None
@@ -121,7 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.telegram = telegram
         app.state.dispatcher = dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds)
         tasks = [
-            asyncio.create_task(_maintain_forever(sessions, settings, dispatcher)),
+            asyncio.create_task(maintain_forever(sessions, settings, dispatcher)),
             asyncio.create_task(dispatcher.run_forever()),
         ]
         if telegram is not None:

@@ -1,0 +1,45 @@
+"""The background work a process runs: senders for each configured channel, the dispatcher, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core import Channel
+from bot.delivery import Sender
+from bot.dispatcher import Dispatcher
+from bot.settings import Settings
+from bot.sms_sender import SmsSender
+from store.db import make_engine, make_sessionmaker
+
+__all__ = ["sms_senders", "run_worker"]
+
+
+def sms_senders(settings: Settings) -> dict[str, Sender]:
+    if not settings.sms_enabled:
+        return {}
+    sms = SmsSender(settings)
+    return {Channel.SMS: sms, Channel.WHATSAPP: sms}
+
+
+async def run_worker(settings: Settings) -> None:
+    """A dispatcher on its own (`referral-bot worker`), for deployments with separate workers."""
+    from bot.telegram import TelegramChannel
+    from bot.web import maintain_forever
+
+    engine = make_engine(settings.database_url)
+    sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+    senders = sms_senders(settings)
+    telegram = None
+    if settings.telegram_enabled:
+        telegram = TelegramChannel(settings)
+        await telegram.start()
+        senders[Channel.TELEGRAM] = telegram
+    dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds)
+    try:
+        await asyncio.gather(dispatcher.run_forever(), maintain_forever(sessions, settings, dispatcher))
+    finally:
+        if telegram is not None:
+            await telegram.stop()
+        await engine.dispose()

@@ -1,0 +1,153 @@
+"""Sessions with young people: scheduling, moving and cancelling them, and the reminders that follow.
+
+Each change plans or cancels its reminders in the same transaction, as outbox rows due at their
+planned time; the dispatcher sends them. Pages and the CLI both come through here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.actions import Actor
+from bot.settings import Settings
+from flows.process import Refused, Role
+from flows.reminders import (
+    QuietHours,
+    cancelled_text,
+    first_contact_text,
+    parse_offsets,
+    plan_reminders,
+    reminder_text,
+    session_start,
+)
+from store.appointments import cancel_pending_reminders, get_appointment
+from store.audit import audit
+from store.models import Appointment, AppointmentStatus, Referral, ReferralEvent, User
+from store.outbox import enqueue
+
+__all__ = ["add_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
+           "can_text"]
+
+
+def young_name(referral: Referral) -> str:
+    return referral.details.get("yp_known_as") or referral.details.get("yp_first_name") or ""
+
+
+def worker_name(worker: User | None) -> str:
+    return worker.name if worker else "your worker"
+
+
+def can_text(referral: Referral) -> bool:
+    """Only a number the referral marked safe to text, and only while reminders are on."""
+    safe = (referral.details.get("safe_contact") or {}).get("text") is True
+    return bool(referral.details.get("yp_mobile")) and safe
+
+
+async def _referral_for(db: AsyncSession, reference: str, actor: Actor, user_id: int | None) -> Referral:
+    found = await db.execute(select(Referral).where(Referral.reference == reference.strip().upper()).with_for_update())
+    referral = found.scalar_one_or_none()
+    if referral is None:
+        raise Refused(f"There is no referral {reference.strip().upper()}.")
+    if actor.role is Role.CASEWORKER and referral.caseworker_id != user_id:
+        raise Refused("Only the young person's own caseworker can arrange their sessions.")
+    if referral.status != "allocated":
+        raise Refused("Sessions can be arranged once a referral is allocated to a caseworker.")
+    return referral
+
+
+async def add_session(db: AsyncSession, settings: Settings, reference: str, day: date, at: time, place: str,
+                      actor: Actor, now: datetime, user_id: int | None = None) -> Appointment:
+    """Book a session (London time) and plan its reminders."""
+    referral = await _referral_for(db, reference, actor, user_id)
+    place = " ".join(place.split())
+    if not place or len(place) > 40:
+        raise Refused("Please give a short place label (1 to 40 characters), e.g. the usual place.")
+    try:
+        starts_at = session_start(day, at, settings.tz)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    if starts_at <= now:
+        raise Refused("That time has already passed.")
+    appointment = Appointment(referral_id=referral.id, starts_at=starts_at, place=place,
+                              status=AppointmentStatus.SCHEDULED, created_by=actor.name, created_at=now, updated_at=now)
+    db.add(appointment)
+    await db.flush()
+    planned = await _plan(db, settings, referral, appointment, now)
+    local = starts_at.astimezone(settings.tz).strftime("%a %d %b %Y %H:%M")
+    db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_added",
+                         status_after=referral.status, note=f"{local}, {place}"))
+    await audit(db, actor.name, "session_added", now, referral.reference, f"session {appointment.id}, reminders={planned}")
+    return appointment
+
+
+async def _plan(db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime) -> int:
+    if referral.reminders_off or not can_text(referral):
+        return 0
+    worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+    local_start = appointment.starts_at.astimezone(settings.tz)
+    plans = plan_reminders(appointment.starts_at, parse_offsets(settings.reminder_offsets), settings.tz,
+                           QuietHours.parse(settings.quiet_hours), now)
+    for plan in plans:
+        body = reminder_text(young_name(referral), worker_name(worker), local_start, appointment.place, plan.kind)
+        await enqueue(db, channel="sms", to=referral.details["yp_mobile"], body=body, purpose="reminder", now=now,
+                      send_at=plan.send_at, appointment_id=appointment.id, planned_for=plan.offset,
+                      dedupe_key=f"reminder:{appointment.id}:{appointment.updated_at.isoformat()}:{plan.offset}")
+    return len(plans)
+
+
+async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: int, actor: Actor, now: datetime,
+                         user_id: int | None = None) -> Appointment:
+    """Cancel a session: its pending reminders stop, and the young person is told if texts are allowed."""
+    appointment = await get_appointment(db, appointment_id)
+    if appointment is None:
+        raise Refused(f"There is no session {appointment_id}.")
+    referral = await db.get(Referral, appointment.referral_id)
+    assert referral is not None
+    await _referral_for(db, referral.reference, actor, user_id)
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise Refused("That session is already cancelled.")
+    if appointment.starts_at <= now:
+        raise Refused("That session has already started.")
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.updated_at = now
+    stopped = await cancel_pending_reminders(db, appointment.id, now)
+    if stopped and not referral.reminders_off and can_text(referral):
+        worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+        body = cancelled_text(young_name(referral), worker_name(worker), appointment.starts_at.astimezone(settings.tz))
+        await enqueue(db, channel="sms", to=referral.details["yp_mobile"], body=body, purpose="session_cancelled",
+                      now=now, appointment_id=None, dedupe_key=f"cancelled:{appointment.id}")
+    db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_cancelled",
+                         status_after=referral.status, note=None))
+    await audit(db, actor.name, "session_cancelled", now, referral.reference, f"session {appointment.id}")
+    return appointment
+
+
+async def send_first_contact(db: AsyncSession, reference: str, actor: Actor, now: datetime,
+                             user_id: int | None = None) -> None:
+    """The first message to a young person: only when their caseworker presses the button, never by itself."""
+    referral = await _referral_for(db, reference, actor, user_id)
+    if not can_text(referral):
+        raise Refused("The referral does not say it is safe to text this young person.")
+    if referral.first_contact_at is not None:
+        raise Refused("The first message was already sent.")
+    worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+    await enqueue(db, channel="sms", to=referral.details["yp_mobile"], purpose="first_contact", now=now,
+                  body=first_contact_text(young_name(referral), worker_name(worker)),
+                  dedupe_key=f"first_contact:{referral.reference}")
+    referral.first_contact_at = now
+    await audit(db, actor.name, "first_contact", now, referral.reference)
+
+
+async def set_reminders(db: AsyncSession, reference: str, on: bool, actor: Actor, now: datetime,
+                        user_id: int | None = None) -> None:
+    """Switch a young person's reminders on or off; off also stops the ones already planned."""
+    referral = await _referral_for(db, reference, actor, user_id)
+    referral.reminders_off = not on
+    if not on:
+        upcoming = await db.execute(select(Appointment.id).where(Appointment.referral_id == referral.id))
+        for appointment_id in upcoming.scalars():
+            await cancel_pending_reminders(db, appointment_id, now)
+    await audit(db, actor.name, "reminders_on" if on else "reminders_off", now, referral.reference)

@@ -1,0 +1,45 @@
+"""A young person's replies to their reminders: Y confirms, N tells their caseworker, anything else is passed on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.model import Reply
+from flows.reminders import Answer, cant_come_text, confirmed_text, forwarded_text, read_reply
+from store.appointments import next_unanswered
+from store.audit import audit
+from store.models import AppointmentStatus, CaseworkerNotice, Referral, User
+
+__all__ = ["answer_young_person"]
+
+
+async def answer_young_person(db: AsyncSession, referral: Referral, text: str, now: datetime) -> list[Reply]:
+    """Match the reply to the next unconfirmed session, record it, and tell the caseworker what they must see."""
+    worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+    name = worker.name if worker else "your worker"
+    answer = read_reply(text)
+    appointment = await next_unanswered(db, referral.id, now)
+    if appointment is not None and answer is Answer.CONFIRM:
+        appointment.status = AppointmentStatus.CONFIRMED
+        appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
+        await audit(db, "young person", "session_confirmed", now, referral.reference, f"session {appointment.id}")
+        return [Reply(confirmed_text(name))]
+    if appointment is not None and answer is Answer.DECLINE:
+        appointment.status = AppointmentStatus.DECLINED
+        appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
+        await _notice(db, referral, appointment.id, "cant_come", text, now)
+        await audit(db, "young person", "session_declined", now, referral.reference, f"session {appointment.id}")
+        return [Reply(cant_come_text(name))]
+    await _notice(db, referral, appointment.id if appointment else None, "message", text, now)
+    await audit(db, "young person", "message_forwarded", now, referral.reference)
+    return [Reply(forwarded_text(name))]
+
+
+async def _notice(db: AsyncSession, referral: Referral, appointment_id: int | None, kind: str, text: str,
+                  now: datetime) -> None:
+    if referral.caseworker_id is None:
+        return
+    db.add(CaseworkerNotice(user_id=referral.caseworker_id, referral_id=referral.id, appointment_id=appointment_id,
+                            kind=kind, text=text, at=now))

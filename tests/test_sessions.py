@@ -1,0 +1,192 @@
+"""Sessions and reminders end to end: booked, reminded at the right moments, answered by SMS, exactly as planned."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from bot.actions import Actor, act
+from bot.sessions import add_session, cancel_session, send_first_contact
+from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp
+from fakes.twilio_api import FakeTwilio, signed_inbound
+from flows.process import Action, Refused, Role
+from flows.reminders import check_discreet, confirmed_text
+from staff_support import make_user
+from store.models import Appointment, CaseworkerNotice, OutboundMessage
+from support import LONDON, WHOLE_REFERRAL
+
+REFERRER = "+447700900123"
+YOUNG = "+447700900456"
+CLI = Actor("cli", Role.ADMIN)
+
+
+def london(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=LONDON)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    # Tuesday 1 December 2026, 10:00 in London: the unit is open, no quiet hours.
+    with time_machine.travel(london("2026-12-01 10:00"), tick=True) as traveller:
+        yield traveller
+
+
+async def sms(live: LiveApp, twilio: FakeTwilio, body: str, sid: str, sender: str) -> list[str]:
+    params, headers = signed_inbound(PUBLIC_BASE_URL + "/sms/inbound", twilio.auth_token, From=sender, To=TWILIO_NUMBER, Body=body,
+                                     MessageSid=sid)
+    response = await live.http.post("/sms/inbound", data=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
+
+
+async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
+    replies: list[str] = []
+    for n, text in enumerate(t for t in WHOLE_REFERRAL if t != "07700 900123"):
+        replies = await sms(live, twilio, text, f"SMref{n:029d}", REFERRER)
+    reference = replies[0].split("Referral ", 1)[1].split(" ", 1)[0]
+    await make_user(live.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
+    settings = live.app.state.settings
+    async with live.sessions() as db, db.begin():
+        for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}), (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
+            await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
+    await live.dispatcher.run_once()  # the acceptance notice to the referrer
+    twilio.messages.clear()
+    return reference
+
+
+async def book(live: LiveApp, reference: str, when: str, place: str = "the usual place") -> int:
+    moment = datetime.fromisoformat(when)
+    async with live.sessions() as db, db.begin():
+        appointment = await add_session(db, live.app.state.settings, reference, moment.date(), moment.time(), place, CLI,
+                                        datetime.now(UTC))
+    return appointment.id
+
+
+async def reminders(live: LiveApp, session_id: int) -> list[OutboundMessage]:
+    async with live.sessions() as db:
+        found = await db.execute(select(OutboundMessage).where(OutboundMessage.appointment_id == session_id)
+                                 .order_by(OutboundMessage.next_attempt_at))
+        return list(found.scalars())
+
+
+async def test_a_session_is_reminded_the_day_before_and_two_hours_before_and_confirmed_by_y(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    planned = await reminders(live, session)
+    assert [(r.planned_for, r.next_attempt_at) for r in planned] == [
+        ("1d@18:00", london("2026-12-01 18:00").astimezone(UTC)),
+        ("2h", london("2026-12-02 13:00").astimezone(UTC)),
+    ]
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages == []  # nothing is due yet
+
+    clock.move_to(london("2026-12-01 18:00:05"))
+    await live.dispatcher.run_once()
+    first = fake_twilio.messages[-1]
+    assert first.to == YOUNG
+    assert first.body.startswith("Hi Jaylen, it's Cas.") and "the usual place" in first.body
+    assert check_discreet(first.body) == []
+
+    assert await sms(live, fake_twilio, "yeah", "SMyp-confirm-000000000000000000", YOUNG) == [confirmed_text("Cas Worker")]
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, session)).status == "confirmed"  # type: ignore[union-attr]
+
+    clock.move_to(london("2026-12-02 13:00:05"))
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == 2
+    assert "today at 3:00pm" in fake_twilio.messages[-1].body.lower() or "3:00pm" in fake_twilio.messages[-1].body
+
+
+async def test_n_tells_the_caseworker_and_free_text_is_passed_on_for_the_right_session(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    later = await book(live, reference, "2026-12-09 15:00")
+    sooner = await book(live, reference, "2026-12-03 11:00")
+    reply = await sms(live, fake_twilio, "can't make it", "SMyp-no-00000000000000000000000", YOUNG)
+    assert "Cas" in reply[0]
+    reply = await sms(live, fake_twilio, "can we meet at the park instead?", "SMyp-q-000000000000000000000000", YOUNG)
+    assert reply[0].startswith("Thanks")
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, sooner)).status == "declined"  # type: ignore[union-attr]
+        assert (await db.get(Appointment, later)).status == "scheduled"  # type: ignore[union-attr]
+        notices = (await db.execute(select(CaseworkerNotice.kind, CaseworkerNotice.text)
+                                    .order_by(CaseworkerNotice.id))).all()
+    assert [tuple(n) for n in notices] == [("cant_come", "can't make it"), ("message", "can we meet at the park instead?")]
+
+
+async def test_stop_from_the_young_person_stops_every_reminder(clock: Any, live: LiveApp, fake_twilio: FakeTwilio) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    assert await sms(live, fake_twilio, "STOP", "SMyp-stop-000000000000000000000", YOUNG) == []
+    clock.move_to(london("2026-12-02 14:00"))
+    await live.dispatcher.run_once()
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages == []
+    assert {r.status for r in await reminders(live, session)} == {"suppressed"}
+
+
+async def test_cancelling_a_session_cancels_its_reminders(clock: Any, live: LiveApp, fake_twilio: FakeTwilio) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    async with live.sessions() as db, db.begin():
+        await cancel_session(db, live.app.state.settings, session, CLI, datetime.now(UTC))
+    assert {r.status for r in await reminders(live, session)} == {"cancelled"}
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == 1 and "not meeting" in fake_twilio.messages[0].body
+    assert check_discreet(fake_twilio.messages[0].body) == []
+
+
+async def test_a_reminder_due_while_the_dispatcher_was_down_is_missed_once_the_session_started(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    clock.move_to(london("2026-12-02 15:30"))
+    await live.dispatcher.run_once()
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages == []
+    assert [r.status for r in await reminders(live, session)] == ["missed", "missed"]
+
+
+async def test_a_session_within_the_hour_is_reminded_once_and_at_once(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-01 11:00")
+    planned = await reminders(live, session)
+    assert len(planned) == 1
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == 1
+
+
+async def test_the_first_contact_goes_only_when_the_caseworker_asks_and_only_once(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages == []  # never automatically
+    async with live.sessions() as db, db.begin():
+        await send_first_contact(db, reference, CLI, datetime.now(UTC))
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages[0].to == YOUNG and "save" in fake_twilio.messages[0].body.lower()
+    with pytest.raises(Refused, match="already sent"):
+        async with live.sessions() as db, db.begin():
+            await send_first_contact(db, reference, CLI, datetime.now(UTC))
+
+
+async def test_a_time_the_clocks_skip_is_refused(live: LiveApp, fake_twilio: FakeTwilio) -> None:
+    with time_machine.travel(london("2027-03-20 10:00"), tick=True):
+        reference = await allocated_referral(live, fake_twilio)
+        with pytest.raises(Refused, match="doesn't exist"):
+            async with live.sessions() as db, db.begin():
+                await add_session(db, live.app.state.settings, reference, date(2027, 3, 28), time(1, 30), "the usual place",
+                                  CLI, datetime.now(UTC))
