@@ -27,6 +27,7 @@ from bot.recovery import recover_pending
 from bot.settings import Settings
 from bot.runtime import sms_senders
 from bot.staff import routes as staff_routes
+from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
 from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
 from bot.staff.routes import templates as staff_templates
@@ -180,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(staff_routes.router)
     app.include_router(staff_stats.router)
+    app.include_router(staff_sessions.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.model import Reply
 from flows.reminders import Answer, cant_come_text, confirmed_text, forwarded_text, read_reply
-from store.appointments import next_unanswered
+from store.appointments import cancel_pending_reminders, next_unanswered
 from store.audit import audit
 from store.models import AppointmentStatus, CaseworkerNotice, Referral, User
 
@@ -29,6 +29,8 @@ async def answer_young_person(db: AsyncSession, referral: Referral, text: str, n
     if appointment is not None and answer is Answer.DECLINE:
         appointment.status = AppointmentStatus.DECLINED
         appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
+        # "See you at 3pm, reply Y" after they said they can't come would be wrong: stop the rest.
+        await cancel_pending_reminders(db, appointment.id, now)
         await _notice(db, referral, appointment.id, "cant_come", text, now)
         await audit(db, "young person", "session_declined", now, referral.reference, f"session {appointment.id}")
         return [Reply(cant_come_text(name))]

@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Appointment, AppointmentStatus, OutboundMessage, OutboundStatus, Place, Referral
+from store.models import Appointment, AppointmentStatus, CaseworkerNotice, OutboundMessage, OutboundStatus, Place, Referral
 
 __all__ = ["appointments_for", "get_appointment", "cancel_pending_reminders", "reminders_for", "next_unanswered",
-           "places_of", "add_place", "referral_for_young_person"]
+           "places_of", "add_place", "referral_for_young_person", "unseen_notices", "mark_notices_seen"]
 
 
 async def appointments_for(db: AsyncSession, referral_id: int) -> list[Appointment]:
@@ -71,3 +71,15 @@ async def add_place(db: AsyncSession, user_id: int, label: str, now: datetime) -
     db.add(place)
     await db.flush()
     return place
+
+
+async def unseen_notices(db: AsyncSession, referral_id: int) -> list[CaseworkerNotice]:
+    found = await db.execute(select(CaseworkerNotice).where(CaseworkerNotice.referral_id == referral_id,
+                                                            CaseworkerNotice.seen_at.is_(None))
+                             .order_by(CaseworkerNotice.at))
+    return list(found.scalars())
+
+
+async def mark_notices_seen(db: AsyncSession, referral_id: int, now: datetime) -> None:
+    await db.execute(update(CaseworkerNotice).where(CaseworkerNotice.referral_id == referral_id,
+                                                    CaseworkerNotice.seen_at.is_(None)).values(seen_at=now))

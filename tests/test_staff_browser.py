@@ -163,3 +163,40 @@ async def test_an_overdue_referral_is_marked_in_the_queue(browser: Browser, site
     await page.get_by_label("Flag").select_option("overdue")
     await page.get_by_role("button", name="Filter").click()
     await expect(page.locator("table.queue tbody tr")).to_have_count(1)
+
+
+async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from bot.actions import Actor, act
+    from flows.process import Action, Role
+
+    await make_user(site.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
+    reference = await referral_by_sms(site, fake_twilio, REFERRER, "E")
+    async with site.sessions() as db, db.begin():
+        for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}),
+                              (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
+            await act(db, site.app.state.settings, reference, action, Actor("cli", Role.ADMIN), datetime.now(UTC), **extra)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await log_in(page, site, "cas@unit.example.org")
+    await page.get_by_role("link", name=reference).click()
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    await page.get_by_label("Date").fill(day)
+    await page.get_by_label("Time (London)").fill("15:00")
+    await page.get_by_label("or a new place label").fill("the library")
+    await page.get_by_role("button", name="Book session").click()
+    sessions = page.locator("section.sessions")
+    await expect(sessions).to_contain_text("the library")
+    await expect(sessions).to_contain_text("1d@18:00")
+    await expect(sessions).to_contain_text("pending")
+
+    await sms_from(site, fake_twilio, "sorry can't make it", "SMyp-browser-n-0000000000000000", "+447700900456")
+    await page.reload()
+    await expect(page.locator("section.notices")).to_contain_text("sorry can't make it")
+    await expect(sessions).to_contain_text("declined")
+    await expect(sessions).to_contain_text("2h: ")
+    await expect(sessions).not_to_contain_text("pending")  # no "see you" after they said they can't come
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "caseworker.png"), full_page=True)
+    await page.get_by_role("button", name="Mark as seen").click()
+    await expect(page.locator("section.notices")).to_have_count(0)

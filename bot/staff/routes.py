@@ -23,6 +23,9 @@ from flows.process import DECISION_DAYS, Action, Refused, Role, allowed_actions
 from flows.questions import SECTIONS
 from store.audit import audit, audit_entries
 from store.queue import FLAGS, OPEN, QueueFilter, boroughs_in_use, is_overdue, list_queue, referral_history
+from bot.sessions import can_text
+from flows.reminders import DEFAULT_PLACE
+from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.referrals import get_referral
 from store.users import caseworkers, check_login, end_session, get_user, list_users, set_password, start_session, UserError
 from store.models import User
@@ -262,6 +265,10 @@ async def _show_referral(request: Request, reference: str, error: str | None = N
         history = await referral_history(db, referral.id)
         workers = await caseworkers(db)
         caseworker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+        sessions = await appointments_for(db, referral.id)
+        reminders = await reminders_for(db, [s.id for s in sessions])
+        notices = await unseen_notices(db, referral.id)
+        places = [p.label for p in await places_of(db, staff.user.id)]
         await audit(db, staff.name, "view", _now(), referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
     tz = _settings(request).tz
@@ -269,7 +276,10 @@ async def _show_referral(request: Request, reference: str, error: str | None = N
                         if key in referral.details]) for name, fields in SECTIONS]
     return _page(request, "referral.html", staff, status_code=status_code, referral=referral, history=history,
                  actions=actions, caseworkers=workers, caseworker=caseworker, sections=sections, error=error, done=done,
-                 overdue=is_overdue(referral, _now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION)
+                 overdue=is_overdue(referral, _now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION,
+                 sessions=sessions, reminders=reminders, notices=notices, places=places or [DEFAULT_PLACE],
+                 can_text=can_text(referral), can_arrange=referral.status == "allocated" and (
+                     staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id))
 
 
 @router.post("/referrals/{reference}/actions")
