@@ -60,6 +60,9 @@ class Channel(StrEnum):
     SIMULATOR = "simulator"
 
 
+SIMULATED_YOUNG_PERSON = "young_person:"
+NOT_EXPECTED = "This number isn't expecting messages yet. Book a session for this young person in the staff pages first."
+
 # Channels whose sender id is a phone number: the referrer's number, and carrier keywords apply.
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
@@ -168,6 +171,13 @@ async def _process_once(inbound: Inbound, db: AsyncSession, settings: Settings, 
 async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conversation) -> tuple[list[Reply], str | None]:  # type: ignore[no-untyped-def]
     """The replies to one message, after carrier keywords and opt-outs; and the body to keep."""
     if inbound.channel == Channel.SIMULATOR:
+        if inbound.sender.startswith(SIMULATED_YOUNG_PERSON):
+            # The simulator playing a young person: their "number" is the session name.
+            number = "+" + inbound.sender.removeprefix(SIMULATED_YOUNG_PERSON)
+            young = await referral_for_young_person(db, young_person_hash(number))
+            if young is None:
+                return [Reply(NOT_EXPECTED)], None
+            return await answer_young_person(db, young, inbound.text, inbound.received_at), inbound.text
         return await _referrer_requests(inbound, db, settings, conversation)
     contact = await contact_for(db, inbound.channel, inbound.sender, inbound.received_at)
     if contact.blocked:

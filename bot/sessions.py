@@ -29,7 +29,7 @@ from store.models import Appointment, AppointmentStatus, Referral, ReferralEvent
 from store.outbox import enqueue
 
 __all__ = ["add_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
-           "can_text"]
+           "can_text", "young_person_address"]
 
 
 def young_name(referral: Referral) -> str:
@@ -38,6 +38,14 @@ def young_name(referral: Referral) -> str:
 
 def worker_name(worker: User | None) -> str:
     return worker.name if worker else "your worker"
+
+
+def young_person_address(referral: Referral) -> tuple[str, str]:
+    """Where texts to the young person go: their mobile by SMS, or the simulator's young-person inbox."""
+    number = referral.details["yp_mobile"]
+    if referral.channel == "simulator":
+        return "simulator", f"young_person:{number.lstrip('+')}"
+    return "sms", number
 
 
 def can_text(referral: Referral) -> bool:
@@ -92,7 +100,8 @@ async def _plan(db: AsyncSession, settings: Settings, referral: Referral, appoin
                            QuietHours.parse(settings.quiet_hours), now)
     for plan in plans:
         body = reminder_text(young_name(referral), worker_name(worker), local_start, appointment.place, plan.kind)
-        await enqueue(db, channel="sms", to=referral.details["yp_mobile"], body=body, purpose="reminder", now=now,
+        channel, address = young_person_address(referral)
+        await enqueue(db, channel=channel, to=address, body=body, purpose="reminder", now=now,
                       send_at=plan.send_at, appointment_id=appointment.id, planned_for=plan.offset,
                       dedupe_key=f"reminder:{appointment.id}:{appointment.updated_at.isoformat()}:{plan.offset}")
     return len(plans)
@@ -117,7 +126,8 @@ async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: i
     if stopped and not referral.reminders_off and can_text(referral):
         worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
         body = cancelled_text(young_name(referral), worker_name(worker), appointment.starts_at.astimezone(settings.tz))
-        await enqueue(db, channel="sms", to=referral.details["yp_mobile"], body=body, purpose="session_cancelled",
+        channel, address = young_person_address(referral)
+        await enqueue(db, channel=channel, to=address, body=body, purpose="session_cancelled",
                       now=now, appointment_id=None, dedupe_key=f"cancelled:{appointment.id}")
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_cancelled",
                          status_after=referral.status, note=None))
@@ -134,7 +144,8 @@ async def send_first_contact(db: AsyncSession, reference: str, actor: Actor, now
     if referral.first_contact_at is not None:
         raise Refused("The first message was already sent.")
     worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
-    await enqueue(db, channel="sms", to=referral.details["yp_mobile"], purpose="first_contact", now=now,
+    channel, address = young_person_address(referral)
+    await enqueue(db, channel=channel, to=address, purpose="first_contact", now=now,
                   body=first_contact_text(young_name(referral), worker_name(worker)),
                   dedupe_key=f"first_contact:{referral.reference}")
     referral.first_contact_at = now

@@ -31,7 +31,7 @@ MAX_TEXT = 1600
 
 class SimulatorMessage(BaseModel):
     session: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    role: Literal["referrer"] = "referrer"
+    role: Literal["referrer", "young_person"] = "referrer"
     text: str = Field(max_length=MAX_TEXT)
     message_id: str | None = Field(default=None, min_length=1, max_length=128)
 
@@ -79,7 +79,7 @@ class SimulatorSender:
 @router.get("/simulator/inbox")
 async def simulator_inbox(
     session: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
-    role: Literal["referrer"] = "referrer",
+    role: Literal["referrer", "young_person"] = "referrer",
     after: int = Query(default=0, ge=0),
     sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
 ) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
@@ -190,3 +191,28 @@ async def test_a_time_the_clocks_skip_is_refused(live: LiveApp, fake_twilio: Fak
             async with live.sessions() as db, db.begin():
                 await add_session(db, live.app.state.settings, reference, date(2027, 3, 28), time(1, 30), "the usual place",
                                   CLI, datetime.now(UTC))
+
+
+async def test_the_simulator_can_play_the_young_person(clock: Any, client: Any, settings: Any, sessions: Any) -> None:
+    from support import chat
+
+    replies = await chat(client, "simref", WHOLE_REFERRAL)
+    reference = replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+    await make_user(sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
+    async with sessions() as db, db.begin():
+        for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}), (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
+            await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
+        await add_session(db, settings, reference, date(2026, 12, 1), time(11, 0), "the library", CLI, datetime.now(UTC))
+    young = {"session": "447700900456", "role": "young_person"}
+    inbox: list[dict[str, Any]] = []
+    for _ in range(100):  # the app's dispatcher delivers the reminder within its poll interval
+        inbox = (await client.get("/simulator/inbox", params=young)).json()["messages"]
+        if inbox:
+            break
+        await asyncio.sleep(0.05)
+    assert len(inbox) == 1 and inbox[0]["text"].startswith("Hi Jaylen, it's Cas.") and "the library" in inbox[0]["text"]
+    answer = await client.post("/simulator/message", json={**young, "text": "Y", "message_id": "yp-1"})
+    assert answer.json()["replies"] == [confirmed_text("Cas Worker")]
+    stranger = await client.post("/simulator/message", json={"session": "447700900999", "role": "young_person",
+                                                              "text": "hi", "message_id": "yp-2"})
+    assert "isn't expecting messages" in stranger.json()["replies"][0]

@@ -200,3 +200,19 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
     await page.screenshot(path=str(ARTIFACTS / "caseworker.png"), full_page=True)
     await page.get_by_role("button", name="Mark as seen").click()
     await expect(page.locator("section.notices")).to_have_count(0)
+
+
+async def test_the_simulator_page_chats_in_a_real_browser(browser: Browser, site: LiveApp) -> None:
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(site.base_url + "/simulator")
+    await page.get_by_placeholder("Type a message").fill("hi")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    await expect(page.locator("#log")).to_contain_text("Not an emergency service")
+    await page.get_by_placeholder("Type a message").fill("14/02/2006")
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#log")).to_contain_text("Which London borough")
+    await page.get_by_label("a young person, mobile").check()
+    await expect(page.locator("#log")).to_be_empty()
+    assert errors == []

@@ -3,6 +3,21 @@
   const choices = document.getElementById("choices");
   const input = document.getElementById("text");
   let session = sessionStorage.getItem("sim-session") || newSession();
+  let role = "referrer";
+  const referrerSession = () => session;
+
+  // A young person's "session" is their number, so the bot's texts to that number reach them here.
+  function youngPersonSession() {
+    let digits = document.getElementById("yp-number").value.replace(/\D/g, "");
+    if (digits.startsWith("0")) digits = "44" + digits.slice(1);
+    return digits || "447700900456";
+  }
+  const currentSession = () => (role === "young_person" ? youngPersonSession() : referrerSession());
+  document.querySelectorAll('input[name="role"]').forEach(radio => radio.addEventListener("change", () => {
+    role = radio.value;
+    log.replaceChildren(); choices.replaceChildren();
+    lastSeen = 0;
+  }));
 
   function newSession() {
     const id = "web-" + crypto.randomUUID().replaceAll("-", "").slice(0, 16);
@@ -23,7 +38,7 @@
       const response = await fetch("simulator/message", {
         method: "POST",
         headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({session, role: "referrer", text}),
+        body: JSON.stringify({session: currentSession(), role, text}),
       });
       if (!response.ok) { show("(The simulator could not send that: " + response.status + ")", "bot"); return; }
       const data = await response.json();
@@ -39,7 +54,7 @@
   let lastSeen = Number(sessionStorage.getItem("sim-last") || 0);
   async function poll() {
     try {
-      const response = await fetch(`simulator/inbox?session=${session}&after=${lastSeen}`);
+      const response = await fetch(`simulator/inbox?session=${currentSession()}&role=${role}&after=${lastSeen}`);
       if (response.ok) {
         const data = await response.json();
         data.messages.forEach(m => { show(m.text, "bot"); lastSeen = m.id; });
