@@ -255,6 +255,8 @@ def users_create(
     email: Annotated[str, typer.Argument(help="Their work email: they log in with it.")],
     role: Annotated[str, typer.Option(help="unit, caseworker or admin.")],
     name: Annotated[str, typer.Option(help="Their name as colleagues see it.")] = "",
+    telegram_chat_id: Annotated[str, typer.Option(help="Their Telegram chat id, to be told when a young person "
+                                                       "cancels or writes (no personal details are sent).")] = "",
 ) -> None:
     """Create an account and print a one-time password (changed at first login)."""
     from store.users import UserError, create_user
@@ -263,6 +265,7 @@ def users_create(
 
     async def work(db: Any) -> str:
         user, password = await create_user(db, email, role, name, datetime.now(UTC))
+        user.telegram_chat_id = telegram_chat_id.strip() or None
         await audit(db, "cli", "user_created", datetime.now(UTC), detail=f"{user.email} role={user.role}")
         return password
 

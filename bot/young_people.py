@@ -10,6 +10,7 @@ from flows.model import Reply
 from flows.reminders import Answer, cant_come_text, confirmed_text, forwarded_text, read_reply
 from store.appointments import cancel_pending_reminders, next_unanswered
 from store.audit import audit
+from store.outbox import enqueue
 from store.models import AppointmentStatus, CaseworkerNotice, Referral, User
 
 __all__ = ["answer_young_person"]
@@ -45,3 +46,9 @@ async def _notice(db: AsyncSession, referral: Referral, appointment_id: int | No
         return
     db.add(CaseworkerNotice(user_id=referral.caseworker_id, referral_id=referral.id, appointment_id=appointment_id,
                             kind=kind, text=text, at=now))
+    worker = await db.get(User, referral.caseworker_id)
+    if worker is not None and worker.telegram_chat_id:
+        # The reference and what kind of message: what they said stays on the staff page.
+        what = "can't come to a session" if kind == "cant_come" else "sent you a message"
+        await enqueue(db, channel="telegram", to=worker.telegram_chat_id, purpose="caseworker_notice", now=now,
+                      body=f"The young person on {referral.reference} {what}. See your page.")

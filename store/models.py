@@ -131,6 +131,7 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class StaffSession(Base):

@@ -216,3 +216,45 @@ async def test_the_simulator_can_play_the_young_person(clock: Any, client: Any, 
     stranger = await client.post("/simulator/message", json={"session": "447700900999", "role": "young_person",
                                                               "text": "hi", "message_id": "yp-2"})
     assert "isn't expecting messages" in stranger.json()["replies"][0]
+
+
+async def test_the_caseworker_is_told_on_telegram_without_personal_details(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio, fake_telegram: Any
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    async with live.sessions() as db, db.begin():
+        from store.users import get_user
+
+        worker = await get_user(db, "cas@unit.example.org")
+        assert worker is not None
+        worker.telegram_chat_id = "9001"
+    await book(live, reference, "2026-12-03 11:00")
+    await sms(live, fake_twilio, "no", "SMyp-tg-no-0000000000000000000", YOUNG)
+    await live.dispatcher.run_once()
+    told = [m["text"] for m in fake_telegram.sent if str(m["chat_id"]) == "9001"]
+    assert told == [f"The young person on {reference} can't come to a session. See your page."]
+
+
+async def test_sessions_are_listed_with_their_reminders_from_the_command_line(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio, env_for_cli: dict[str, Any]
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    reference = await allocated_referral(live, fake_twilio)
+    env = {**env_for_cli, "DATABASE_URL": live.app.state.settings.database_url}
+    added = subprocess.run([sys.executable, "-m", "bot", "sessions", "add", reference, "--at", "2026-12-04 16:30",
+                            "--place", "the usual place"], env=env, capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    listed = subprocess.run([sys.executable, "-m", "bot", "sessions", "list", reference, "--json"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    rows = json.loads(listed.stdout)
+    assert [(r["local_time"], r["status"]) for r in rows] == [("2026-12-04 16:30", "scheduled")]
+    assert [(m["planned_for"], m["status"]) for m in rows[0]["reminders"]] == [("1d@18:00", "pending"), ("2h", "pending")]
+    cancelled = subprocess.run([sys.executable, "-m", "bot", "sessions", "cancel", str(rows[0]["id"])], env=env,
+                               capture_output=True, text=True, timeout=60)
+    assert cancelled.returncode == 0, cancelled.stderr
+    bad = subprocess.run([sys.executable, "-m", "bot", "sessions", "add", reference, "--at", "tomorrow",
+                          "--place", "x"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "expected London time" in bad.stderr
