@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.process import DECISION_DAYS, Status
-from store.models import Referral, ScreenOut
+from store.models import Appointment, OutboundMessage, Referral, ScreenOut
 
 __all__ = ["WEEKS", "Source", "SOURCE_NAMES", "WeekRow", "ScreenOutStats", "DecisionTimes", "ReminderStats",
            "Stats", "week_start", "window_start", "classify_source", "percentile", "referrals_per_week",
@@ -113,7 +113,7 @@ class DecisionTimes:
 
 @dataclass(frozen=True)
 class ReminderStats:
-    """Session reminders and their confirmations: there are no reminders yet, so nothing to count."""
+    """Sessions that were reminded, and the young people's answers."""
 
     available: bool = False
     rows: list[tuple[str, int]] = field(default_factory=list)
@@ -237,9 +237,34 @@ async def time_to_decision(db: AsyncSession, now: datetime, tz: tzinfo, weeks: i
                          waiting_overdue=int(overdue or 0))
 
 
-async def reminder_confirmations(db: AsyncSession, now: datetime) -> ReminderStats:
-    """Not yet available: reminders arrive with sessions, and this will count their confirmations."""
-    return ReminderStats()
+async def reminder_confirmations(db: AsyncSession, now: datetime, tz: tzinfo | None = None,
+                                 weeks: int = WEEKS) -> ReminderStats:
+    """Sessions in the window that were reminded, and how the young people answered."""
+    since = now - timedelta(weeks=weeks)
+    reminded = (
+        select(OutboundMessage.appointment_id)
+        .where(OutboundMessage.appointment_id.is_not(None),
+               OutboundMessage.status.in_(("queued", "sent", "delivered")))
+        .distinct()
+    )
+    found = await db.execute(
+        select(Appointment.status, Appointment.answer.is_not(None))
+        .where(Appointment.starts_at >= since, Appointment.starts_at <= now + timedelta(weeks=weeks),
+               Appointment.id.in_(reminded))
+    )
+    counts = {"Confirmed (Y)": 0, "Can't come (N)": 0, "No answer yet": 0, "Cancelled": 0}
+    total = 0
+    for status, answered in found.all():
+        total += 1
+        if status == "confirmed":
+            counts["Confirmed (Y)"] += 1
+        elif status == "declined":
+            counts["Can't come (N)"] += 1
+        elif status == "cancelled":
+            counts["Cancelled"] += 1
+        else:
+            counts["No answer yet"] += 1
+    return ReminderStats(available=True, rows=[("Sessions reminded", total), *counts.items()])
 
 
 async def collect(db: AsyncSession, now: datetime, tz: tzinfo, weeks: int = WEEKS) -> Stats:
@@ -251,5 +276,5 @@ async def collect(db: AsyncSession, now: datetime, tz: tzinfo, weeks: int = WEEK
         sources=await referral_sources(db, now, tz, weeks),
         boroughs=await boroughs(db, now, tz, weeks),
         decisions=await time_to_decision(db, now, tz, weeks),
-        reminders=await reminder_confirmations(db, now),
+        reminders=await reminder_confirmations(db, now, tz, weeks),
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.settings import decode_data_key
 from channels_support import TWILIO_NUMBER, LiveApp, channel_settings, eventually, serve_live
@@ -198,6 +198,19 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
     await expect(sessions).not_to_contain_text("pending")  # no "see you" after they said they can't come
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "caseworker.png"), full_page=True)
+    # The unit's stats now count this reminded session and its answer.
+    await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
+    async with site.sessions() as db, db.begin():
+        from sqlalchemy import update as sql_update
+
+        from store.models import OutboundMessage
+
+        await sql_update_first(db, sql_update, OutboundMessage)
+    stats = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await log_in(stats, site, "una@unit.example.org")
+    await stats.goto(site.base_url + "/staff/stats")
+    await expect(stats.locator("#reminders")).to_contain_text("Can't come (N)")
+    await stats.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
     await page.get_by_role("button", name="Mark as seen").click()
     await expect(page.locator("section.notices")).to_have_count(0)
 
@@ -216,3 +229,9 @@ async def test_the_simulator_page_chats_in_a_real_browser(browser: Browser, site
     await page.get_by_label("a young person, mobile").check()
     await expect(page.locator("#log")).to_be_empty()
     assert errors == []
+
+
+async def sql_update_first(db: Any, sql_update: Any, model: Any) -> None:
+    """Mark one reminder as handed to Twilio, as if its time had come (the stats count reminded sessions)."""
+    first = (await db.execute(select(model.id).where(model.appointment_id.is_not(None)).limit(1))).scalar_one()
+    await db.execute(sql_update(model).where(model.id == first).values(status="delivered"))

@@ -82,7 +82,7 @@ async def test_the_stats_page_counts_this_weeks_referrals_screen_outs_sources_an
     assert row("Youth offending / justice / probation", 3) in section(page.text, "sources")
     assert row("Lambeth", 3) in section(page.text, "boroughs")
     assert row("Decisions made", 0) in section(page.text, "decisions")
-    assert "Not yet available" in section(page.text, "reminders")
+    assert row("Sessions reminded", 0) in section(page.text, "reminders")
     assert "<svg" in weeks and "<svg" in section(page.text, "boroughs")
     async with sessions() as db:
         viewed = (await db.execute(select(AuditEntry.actor).where(AuditEntry.action == "view_stats"))).scalars().all()
@@ -185,7 +185,7 @@ async def test_sources_boroughs_and_screen_outs_are_counted_in_the_window(
     assert sorted(stats.sources) == [("Hospital / A&E", 1), ("Social care", 1), ("Youth service", 1)]
     assert stats.screen_outs.recent == [("not_london", 1), ("too_young", 1)]
     assert stats.screen_outs.all_time == [("not_london", 2), ("too_young", 1)]
-    assert stats.reminders.available is False
+    assert stats.reminders.rows[0] == ("Sessions reminded", 0)
 
 
 # --- pure parts ----------------------------------------------------------------------------------
