@@ -14,15 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import Actor
 from bot.settings import Settings
 from flows.process import Refused, Role
-from flows.reminders import (
-    QuietHours,
-    cancelled_text,
-    first_contact_text,
-    parse_offsets,
-    plan_reminders,
-    reminder_text,
-    session_start,
-)
+from flows.discreet import cancelled_text, first_contact_text, reminder_text
+from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
 from store.appointments import cancel_pending_reminders, get_appointment
 from store.audit import audit
 from store.models import Appointment, AppointmentStatus, Referral, ReferralEvent, User

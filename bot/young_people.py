@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.model import Reply
-from flows.reminders import Answer, cant_come_text, confirmed_text, forwarded_text, read_reply
+from flows.discreet import cant_come_text, confirmed_text, forwarded_text
+from flows.replies import Answer, read_reply
 from store.appointments import cancel_pending_reminders, next_unanswered
 from store.audit import audit
 from store.outbox import enqueue

@@ -17,7 +17,7 @@ from bot.sessions import add_session, cancel_session, send_first_contact
 from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp
 from fakes.twilio_api import FakeTwilio, signed_inbound
 from flows.process import Action, Refused, Role
-from flows.reminders import check_discreet, confirmed_text
+from flows.discreet import check_discreet, confirmed_text
 from staff_support import make_user
 from store.models import Appointment, CaseworkerNotice, OutboundMessage
 from support import LONDON, WHOLE_REFERRAL

@@ -24,7 +24,7 @@ from flows.questions import SECTIONS
 from store.audit import audit, audit_entries
 from store.queue import FLAGS, OPEN, QueueFilter, boroughs_in_use, is_overdue, list_queue, referral_history
 from bot.sessions import can_text
-from flows.reminders import DEFAULT_PLACE
+from flows.discreet import DEFAULT_PLACE
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.referrals import get_referral
 from store.users import caseworkers, check_login, end_session, get_user, list_users, set_password, start_session, UserError

@@ -8,16 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.reminders import (
-    DEFAULT_OFFSETS,
+from flows.discreet import (
     DEFAULT_PLACE,
     FORBIDDEN_WORDS,
-    Answer,
-    Note,
-    Offset,
-    PlannedReminder,
-    QuietHours,
-    ReminderKind,
     cancelled_text,
     cant_come_text,
     check_discreet,
@@ -25,12 +18,20 @@ from flows.reminders import (
     first_contact_text,
     forwarded_text,
     moved_text,
+    reminder_text,
+)
+from flows.reminders import (
+    DEFAULT_OFFSETS,
+    Note,
+    Offset,
+    PlannedReminder,
+    QuietHours,
+    ReminderKind,
     parse_offsets,
     plan_reminders,
-    read_reply,
-    reminder_text,
     session_start,
 )
+from flows.replies import Answer, read_reply
 from flows.text import gsm_safe, is_gsm7, plain, segment_count
 
 LONDON = ZoneInfo("Europe/London")
