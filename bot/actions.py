@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from flows.notices import (
-    DECLINE_REASONS,
     MAX_QUESTION,
     accepted_text,
     declined_text,

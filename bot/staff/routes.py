@@ -22,13 +22,13 @@ from flows.notices import DECLINE_REASONS, MAX_QUESTION
 from flows.process import DECISION_DAYS, Action, Refused, Role, allowed_actions
 from flows.questions import SECTIONS
 from store.audit import audit, audit_entries
-from store.queue import FLAGS, OPEN, QueueFilter, boroughs_in_use, is_overdue, list_queue, referral_history
+from store.queue import FLAGS, QueueFilter, boroughs_in_use, is_overdue, list_queue, referral_history
 from bot.sessions import can_text
 from flows.discreet import DEFAULT_PLACE
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.referrals import get_referral
-from store.users import caseworkers, check_login, end_session, get_user, list_users, set_password, start_session, UserError
 from store.models import User
+from store.users import UserError, caseworkers, check_login, end_session, list_users, set_password, start_session
 
 __all__ = ["router", "templates"]
 
