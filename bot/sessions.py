@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import Actor
 from bot.settings import Settings
 from flows.process import Refused, Role
-from flows.discreet import cancelled_text, first_contact_text, reminder_text
+from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
 from store.appointments import cancel_pending_reminders, get_appointment
 from store.audit import audit
 from store.models import Appointment, AppointmentStatus, Referral, ReferralEvent, User
 from store.outbox import enqueue
 
-__all__ = ["add_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
+__all__ = ["add_session", "move_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
            "can_text", "young_person_address"]
 
 
@@ -125,6 +125,43 @@ async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: i
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_cancelled",
                          status_after=referral.status, note=None))
     await audit(db, actor.name, "session_cancelled", now, referral.reference, f"session {appointment.id}")
+    return appointment
+
+
+async def move_session(db: AsyncSession, settings: Settings, appointment_id: int, day: date, at: time, place: str,
+                       actor: Actor, now: datetime, user_id: int | None = None) -> Appointment:
+    """Move a session: its pending reminders are replaced by new ones, and the young person is told."""
+    appointment = await get_appointment(db, appointment_id)
+    if appointment is None:
+        raise Refused(f"There is no session {appointment_id}.")
+    referral = await db.get(Referral, appointment.referral_id)
+    assert referral is not None
+    await _referral_for(db, referral.reference, actor, user_id)
+    if appointment.status == AppointmentStatus.CANCELLED or appointment.starts_at <= now:
+        raise Refused("Only a session still to come can be moved.")
+    place = " ".join(place.split()) or appointment.place
+    try:
+        starts_at = session_start(day, at, settings.tz)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    if starts_at <= now:
+        raise Refused("That time has already passed.")
+    await cancel_pending_reminders(db, appointment.id, now)
+    appointment.starts_at, appointment.place = starts_at, place
+    # A moved session needs a fresh answer: "Y" was for the old time.
+    appointment.status, appointment.answer, appointment.answered_at = AppointmentStatus.SCHEDULED, None, None
+    appointment.updated_at = now
+    if not referral.reminders_off and can_text(referral):
+        worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+        channel, address = young_person_address(referral)
+        body = moved_text(young_name(referral), worker_name(worker), starts_at.astimezone(settings.tz), place)
+        await enqueue(db, channel=channel, to=address, body=body, purpose="session_moved", now=now,
+                      dedupe_key=f"moved:{appointment.id}:{now.isoformat()}")
+    planned = await _plan(db, settings, referral, appointment, now)
+    local = starts_at.astimezone(settings.tz).strftime("%a %d %b %Y %H:%M")
+    db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_moved",
+                         status_after=referral.status, note=f"{local}, {place}"))
+    await audit(db, actor.name, "session_moved", now, referral.reference, f"session {appointment.id}, reminders={planned}")
     return appointment
 
 

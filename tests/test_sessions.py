@@ -258,3 +258,26 @@ async def test_sessions_are_listed_with_their_reminders_from_the_command_line(
     bad = subprocess.run([sys.executable, "-m", "bot", "sessions", "add", reference, "--at", "tomorrow",
                           "--place", "x"], env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "expected London time" in bad.stderr
+
+
+async def test_moving_a_session_replaces_its_reminders_and_tells_the_young_person(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from bot.sessions import move_session
+
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    await sms(live, fake_twilio, "Y", "SMyp-move-y-000000000000000000", YOUNG)
+    async with live.sessions() as db, db.begin():
+        await move_session(db, live.app.state.settings, session, date(2026, 12, 4), time(16, 0), "", CLI,
+                           datetime.now(UTC))
+    statuses = [(r.planned_for, r.status, r.next_attempt_at) for r in await reminders(live, session)]
+    assert ("1d@18:00", "cancelled", london("2026-12-01 18:00").astimezone(UTC)) in statuses
+    assert ("1d@18:00", "pending", london("2026-12-03 18:00").astimezone(UTC)) in statuses
+    assert ("2h", "pending", london("2026-12-04 14:00").astimezone(UTC)) in statuses
+    async with live.sessions() as db:
+        moved = await db.get(Appointment, session)
+    assert moved is not None and moved.status == "scheduled"  # the old "Y" was for the old time
+    await live.dispatcher.run_once()
+    told = fake_twilio.messages[-1].body
+    assert "Fri 4 Dec" in told and check_discreet(told) == []

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.actions import Actor
-from bot.sessions import add_session, cancel_session, send_first_contact, set_reminders
+from bot.sessions import add_session, cancel_session, move_session, send_first_contact, set_reminders
 from bot.staff.auth import current_staff
 from bot.staff.routes import _check_csrf, _form, _show_referral, _viewable
 from flows.process import Refused
@@ -57,6 +57,19 @@ async def book_session(request: Request, reference: str) -> Response:
         await add_session(db, request.app.state.settings, reference, day, at, place, actor, _now(), staff.user.id)
 
     return await _do(request, reference, work, "session_added")
+
+
+@router.post("/sessions/{session_id}/move")
+async def move(request: Request, reference: str, session_id: int) -> Response:
+    async def work(db, staff, form, actor) -> None:  # type: ignore[no-untyped-def]
+        try:
+            day, at = date.fromisoformat(form.get("day", "")), time.fromisoformat(form.get("time", ""))
+        except ValueError:
+            raise Refused("Please give the new date and time.") from None
+        await move_session(db, request.app.state.settings, session_id, day, at, form.get("place", ""), actor, _now(),
+                           staff.user.id)
+
+    return await _do(request, reference, work, "session_moved")
 
 
 @router.post("/sessions/{session_id}/cancel")
