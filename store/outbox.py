@@ -42,6 +42,9 @@ async def enqueue(
     now: datetime,
     markup: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
+    send_at: datetime | None = None,
+    appointment_id: int | None = None,
+    planned_for: str | None = None,
 ) -> OutboundMessage | None:
     """Add a message to send; suppressed at once if the contact opted out or blocked us.
 
@@ -56,7 +59,8 @@ async def enqueue(
     status = OutboundStatus.SUPPRESSED if contact.opted_out or contact.blocked else OutboundStatus.PENDING
     message = OutboundMessage(
         channel=channel, contact_id=contact.id, body=text, markup=markup, purpose=purpose, dedupe_key=dedupe_key,
-        status=status, segments=segment_count(text), attempts=0, next_attempt_at=now, created_at=now, updated_at=now,
+        status=status, segments=segment_count(text), attempts=0, next_attempt_at=send_at or now, created_at=now,
+        updated_at=now, appointment_id=appointment_id, planned_for=planned_for,
     )
     db.add(message)
     await db.flush()
@@ -74,6 +78,7 @@ class Claimed:
         self.markup = message.markup
         self.attempts = message.attempts
         self.blocked = contact.opted_out or contact.blocked
+        self.appointment_id = message.appointment_id
 
 
 async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[int] | None = None,
