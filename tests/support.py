@@ -96,3 +96,25 @@ async def chat(client: httpx.AsyncClient, session: str, texts: list[str], prefix
         assert response.status_code == 200, response.text
         out.append(response.json()["replies"])
     return out
+
+
+class CliResult:
+    """What the real `referral-bot` command printed and returned."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+async def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> CliResult:
+    """Run the command without blocking the event loop: the app under test keeps serving meanwhile.
+
+    (A blocking subprocess call would freeze the app's background work mid-transaction, holding
+    SQLite's write lock while the command waits for it.)
+    """
+    import asyncio
+    import sys
+
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *args, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    return CliResult(process.returncode or 0, out.decode(), err.decode())

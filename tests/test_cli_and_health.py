@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.web import create_app
-from support import chat
+from support import chat, run_cli
 from store.models import Conversation, InboundMessage
 from store.purge import purge_drafts
 from support import WHOLE_REFERRAL, free_port
@@ -27,16 +27,16 @@ def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
 async def test_referrals_list_prints_a_readable_table_and_filters_by_status(
     client: httpx.AsyncClient, env_for_cli: dict[str, Any]
 ) -> None:
-    assert _cli(env_for_cli, "referrals", "list").stdout.strip() == "No referrals."
+    assert (await run_cli(env_for_cli, "referrals", "list")).stdout.strip() == "No referrals."
     await chat(client, "table", WHOLE_REFERRAL)
-    table = _cli(env_for_cli, "referrals", "list")
+    table = await run_cli(env_for_cli, "referrals", "list")
     assert table.returncode == 0, table.stderr
     header, row = table.stdout.strip().splitlines()
     assert header.split()[:4] == ["REFERENCE", "STATUS", "RECEIVED", "BOROUGH"]
     assert "queued" in row and "Lambeth" in row and row.startswith("LGX-")
     assert "Jaylen" not in table.stdout  # the list carries no names
-    assert json.loads(_cli(env_for_cli, "referrals", "list", "--status", "accepted", "--json").stdout) == []
-    bad = _cli(env_for_cli, "referrals", "list", "--status", "lost")
+    assert json.loads((await run_cli(env_for_cli, "referrals", "list", "--status", "accepted", "--json")).stdout) == []
+    bad = await run_cli(env_for_cli, "referrals", "list", "--status", "lost")
     assert bad.returncode == 2 and "unknown status 'lost'" in bad.stderr
 
 
@@ -44,11 +44,11 @@ async def test_referrals_show_reads_the_whole_referral_and_refuses_unknown_refer
     client: httpx.AsyncClient, env_for_cli: dict[str, Any]
 ) -> None:
     await chat(client, "show", WHOLE_REFERRAL)
-    reference = json.loads(_cli(env_for_cli, "referrals", "list", "--json").stdout)[0]["reference"]
-    shown = _cli(env_for_cli, "referrals", "show", reference.lower())
+    reference = json.loads((await run_cli(env_for_cli, "referrals", "list", "--json")).stdout)[0]["reference"]
+    shown = await run_cli(env_for_cli, "referrals", "show", reference.lower())
     assert shown.returncode == 0
     assert "Jaylen" in shown.stdout and "yp_first_name" in shown.stdout
-    missing = _cli(env_for_cli, "referrals", "show", "LGX-ZZZZZ", "--json")
+    missing = await run_cli(env_for_cli, "referrals", "show", "LGX-ZZZZZ", "--json")
     assert missing.returncode == 1
     assert missing.stdout == "" and missing.stderr.strip() == "referral-bot: no referral with reference LGX-ZZZZZ"
 
@@ -92,7 +92,7 @@ async def test_drafts_idle_past_the_ttl_are_purged_and_fresh_ones_kept(
         old.updated_at = datetime.now(UTC) - timedelta(hours=73)
         await db.execute(InboundMessage.__table__.update().where(InboundMessage.conversation_id == old.id)
                          .values(received_at=datetime.now(UTC) - timedelta(hours=73)))
-    purged = _cli(env_for_cli, "purge")
+    purged = await run_cli(env_for_cli, "purge")
     assert purged.returncode == 0, purged.stderr
     assert purged.stdout.splitlines()[0] == "Purged 1 draft conversations and 5 message records."
     assert "Purged 0 declined and 0 closed referrals" in purged.stdout

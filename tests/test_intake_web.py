@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from support import chat
+from support import chat, run_cli
 from bot.settings import Settings
 from bot.web import create_app
 from store.models import Conversation, InboundMessage, Referral, SafeguardingAlert, ScreenOut
 from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL
-
-
-def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 async def test_whole_referral_ends_queued_and_listed_by_the_cli(client: httpx.AsyncClient, env_for_cli: dict[str, Any]) -> None:
@@ -29,13 +23,13 @@ async def test_whole_referral_ends_queued_and_listed_by_the_cli(client: httpx.As
     assert "received and queued" in receipt
     reference = receipt.split("Referral ", 1)[1].split(" ", 1)[0]
 
-    listed = _cli(env_for_cli, "referrals", "list", "--json")
+    listed = await run_cli(env_for_cli, "referrals", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert [(r["reference"], r["status"], r["borough"]) for r in rows] == [(reference, "queued", "Lambeth")]
     assert rows[0]["created_at"]
 
-    shown = _cli(env_for_cli, "referrals", "show", reference, "--json")
+    shown = await run_cli(env_for_cli, "referrals", "show", reference, "--json")
     assert shown.returncode == 0, shown.stderr
     details = json.loads(shown.stdout)["details"]
     assert details["yp_first_name"] == PERSONAL["yp_first_name"]

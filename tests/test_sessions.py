@@ -239,24 +239,20 @@ async def test_sessions_are_listed_with_their_reminders_from_the_command_line(
     clock: Any, live: LiveApp, fake_twilio: FakeTwilio, env_for_cli: dict[str, Any]
 ) -> None:
     import json
-    import subprocess
-    import sys
+
+    from support import run_cli
 
     reference = await allocated_referral(live, fake_twilio)
     env = {**env_for_cli, "DATABASE_URL": live.app.state.settings.database_url}
-    added = subprocess.run([sys.executable, "-m", "bot", "sessions", "add", reference, "--at", "2026-12-04 16:30",
-                            "--place", "the usual place"], env=env, capture_output=True, text=True, timeout=60)
+    added = await run_cli(env, "sessions", "add", reference, "--at", "2026-12-04 16:30", "--place", "the usual place")
     assert added.returncode == 0, added.stderr
-    listed = subprocess.run([sys.executable, "-m", "bot", "sessions", "list", reference, "--json"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    listed = await run_cli(env, "sessions", "list", reference, "--json")
     rows = json.loads(listed.stdout)
     assert [(r["local_time"], r["status"]) for r in rows] == [("2026-12-04 16:30", "scheduled")]
     assert [(m["planned_for"], m["status"]) for m in rows[0]["reminders"]] == [("1d@18:00", "pending"), ("2h", "pending")]
-    cancelled = subprocess.run([sys.executable, "-m", "bot", "sessions", "cancel", str(rows[0]["id"])], env=env,
-                               capture_output=True, text=True, timeout=60)
+    cancelled = await run_cli(env, "sessions", "cancel", str(rows[0]["id"]))
     assert cancelled.returncode == 0, cancelled.stderr
-    bad = subprocess.run([sys.executable, "-m", "bot", "sessions", "add", reference, "--at", "tomorrow",
-                          "--place", "x"], env=env, capture_output=True, text=True, timeout=60)
+    bad = await run_cli(env, "sessions", "add", reference, "--at", "tomorrow", "--place", "x")
     assert bad.returncode == 2 and "expected London time" in bad.stderr
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -14,14 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from staff_support import PASSWORD, csrf_of, login, make_user
 from store.models import AuditEntry
-from support import PERSONAL, WHOLE_REFERRAL, chat
+from support import PERSONAL, WHOLE_REFERRAL, chat, run_cli
 
 STAFF_PAGES = ["/staff", "/staff/queue", "/staff/mine", "/staff/audit", "/staff/users", "/staff/export.csv",
                "/staff/referrals/LGX-AAAAA", "/staff/password"]
-
-
-def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 async def _reference(client: httpx.AsyncClient, session: str) -> str:
@@ -49,8 +43,8 @@ async def test_a_caseworker_cannot_open_a_referral_not_allocated_to_them(
     await make_user(sessions, "cw@unit.example.org", "caseworker", "Casey")
     for reference in (mine, theirs):
         for step in (["claim", reference], ["accept", reference]):
-            assert _cli(env_for_cli, "referrals", *step).returncode == 0
-    assert _cli(env_for_cli, "referrals", "allocate", mine, "--to", "cw@unit.example.org").returncode == 0
+            assert (await run_cli(env_for_cli, "referrals", *step)).returncode == 0
+    assert (await run_cli(env_for_cli, "referrals", "allocate", mine, "--to", "cw@unit.example.org")).returncode == 0
     await login(client, "cw@unit.example.org")
     assert (await client.get(f"/staff/referrals/{mine}")).status_code == 200
     refused = await client.get(f"/staff/referrals/{theirs}")
@@ -231,32 +225,32 @@ async def test_the_audit_log_cannot_be_changed(sessions: async_sessionmaker[Asyn
 
 
 async def test_users_can_be_managed_from_the_command_line(env_for_cli: dict[str, Any]) -> None:
-    made = _cli(env_for_cli, "users", "create", "Sam@Unit.example.org", "--role", "unit", "--name", "Sam")
+    made = await run_cli(env_for_cli, "users", "create", "Sam@Unit.example.org", "--role", "unit", "--name", "Sam")
     assert made.returncode == 0, made.stderr
     assert "One-time password: " in made.stdout
-    assert _cli(env_for_cli, "users", "create", "sam@unit.example.org", "--role", "unit").returncode == 2
-    assert _cli(env_for_cli, "users", "create", "x@unit.example.org", "--role", "boss").returncode == 2
-    listed = _cli(env_for_cli, "users", "list").stdout
+    assert (await run_cli(env_for_cli, "users", "create", "sam@unit.example.org", "--role", "unit")).returncode == 2
+    assert (await run_cli(env_for_cli, "users", "create", "x@unit.example.org", "--role", "boss")).returncode == 2
+    listed = (await run_cli(env_for_cli, "users", "list")).stdout
     assert "sam@unit.example.org" in listed and "must change password" in listed
-    reset = _cli(env_for_cli, "users", "reset-password", "sam@unit.example.org")
+    reset = await run_cli(env_for_cli, "users", "reset-password", "sam@unit.example.org")
     assert reset.returncode == 0 and "New one-time password" in reset.stdout
-    assert _cli(env_for_cli, "users", "disable", "sam@unit.example.org").returncode == 0
-    assert "disabled" in _cli(env_for_cli, "users", "list").stdout
-    assert _cli(env_for_cli, "users", "disable", "nobody@unit.example.org").returncode == 1
+    assert (await run_cli(env_for_cli, "users", "disable", "sam@unit.example.org")).returncode == 0
+    assert "disabled" in (await run_cli(env_for_cli, "users", "list")).stdout
+    assert (await run_cli(env_for_cli, "users", "disable", "nobody@unit.example.org")).returncode == 1
 
 
 async def test_illegal_moves_are_refused_with_a_clear_message(
     client: httpx.AsyncClient, env_for_cli: dict[str, Any]
 ) -> None:
     reference = await _reference(client, "moves")
-    accept_unclaimed = _cli(env_for_cli, "referrals", "accept", reference)
+    accept_unclaimed = await run_cli(env_for_cli, "referrals", "accept", reference)
     assert accept_unclaimed.returncode == 1
     assert "Only the reviewer can accept" in accept_unclaimed.stderr
-    assert _cli(env_for_cli, "referrals", "claim", reference).returncode == 0
-    assert _cli(env_for_cli, "referrals", "decline", reference, "--reason", "not_ready").returncode == 0
-    again = _cli(env_for_cli, "referrals", "accept", reference)
+    assert (await run_cli(env_for_cli, "referrals", "claim", reference)).returncode == 0
+    assert (await run_cli(env_for_cli, "referrals", "decline", reference, "--reason", "not_ready")).returncode == 0
+    again = await run_cli(env_for_cli, "referrals", "accept", reference)
     assert again.returncode == 1 and "this one is declined" in again.stderr
-    shown = json.loads(_cli(env_for_cli, "referrals", "show", reference, "--json").stdout)
+    shown = json.loads((await run_cli(env_for_cli, "referrals", "show", reference, "--json")).stdout)
     assert shown["status"] == "declined"
 
 
