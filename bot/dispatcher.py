@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery import Accepted, Failed, Retry, Sender
 from store.contacts import set_blocked, set_opted_out
 from store.models import Appointment, AppointmentStatus, Contact, OutboundMessage, OutboundStatus
-from store.outbox import Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due
+from store.outbox import (STALE_SENDING, Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due,
+                          renew_claim)
 
 __all__ = ["Dispatcher"]
 
@@ -25,13 +26,18 @@ CONCURRENCY = 8
 
 
 class Dispatcher:
-    """One per process; several processes share the outbox safely on PostgreSQL."""
+    """One per process; several processes share the outbox safely on PostgreSQL.
+
+    `stale_after` is how long a message may stay `sending` before another worker takes it
+    (OUTBOX_STALE_SECONDS): every process sharing the outbox should use the same value.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender],
-                 poll_seconds: float = 1.0) -> None:
+                 poll_seconds: float = 1.0, stale_after: timedelta = STALE_SENDING) -> None:
         self._sessions = sessions
         self._senders = dict(senders)
         self._poll = poll_seconds
+        self._stale_after = stale_after
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -64,17 +70,13 @@ class Dispatcher:
             return 0
         now = datetime.now(UTC)
         async with self._sessions() as db, db.begin():
-            claimed = await claim_due(db, now, limit, ids=ids, channels=self.channels)
+            claimed = await claim_due(db, now, limit, ids=ids, channels=self.channels, stale_after=self._stale_after)
         await asyncio.gather(*(self._send(message) for message in claimed))
         return len(claimed)
 
     async def _send(self, message: Claimed) -> None:
         async with self._limit:
-            if message.blocked:
-                async with self._sessions() as db, db.begin():
-                    await mark_failed(db, message.id, "opted_out", datetime.now(UTC), OutboundStatus.SUPPRESSED)
-                return
-            if message.appointment_id is not None and not await self._session_still_ahead(message):
+            if not await self._ready(message):
                 return
             try:
                 result = await self._senders[message.channel].send(message)
@@ -89,22 +91,41 @@ class Dispatcher:
                 after = None if result.after_seconds is None else timedelta(seconds=result.after_seconds)
                 await mark_retry(db, message.id, message.attempts, result.error, now, after)
             elif isinstance(result, Failed):
-                await mark_failed(db, message.id, result.error, now)
+                await mark_failed(db, message.id, result.error, now, attempts=message.attempts)
                 if result.blocked:
                     await self._shut_out(db, message, now)
 
-    async def _session_still_ahead(self, message: Claimed) -> bool:
-        """A reminder for a session that was cancelled, or has started, is not sent (missed, not late)."""
+    async def _ready(self, message: Claimed) -> bool:
+        """Still ours and still wanted: renew an ageing claim, check the recipient and the session."""
         now = datetime.now(UTC)
+        # A claim younger than half the stale time cannot have been taken by another worker (unless the
+        # hosts' clocks differ by more than that): with nothing else to check, no transaction is needed.
+        fresh = now - message.claimed_at < self._stale_after / 2
+        if fresh and not message.blocked and message.appointment_id is None:
+            return True
         async with self._sessions() as db, db.begin():
-            appointment = await db.get(Appointment, message.appointment_id)
-            if appointment is None or appointment.status == AppointmentStatus.CANCELLED:
-                await mark_failed(db, message.id, "session_cancelled", now, "cancelled")
+            # Renewed here, not only at claim time: a batch waits its turn (the semaphore, the rate limit),
+            # and a claim that went stale meanwhile may already be another worker's to send.
+            if not await renew_claim(db, message.id, message.attempts, now):
+                log.info("outbox claim taken over by another worker outbox=%s", message.id)
                 return False
-            if appointment.starts_at <= now:
-                await mark_failed(db, message.id, "session_started", now, "missed")
-                log.info("reminder missed outbox=%s", message.id)
+            if message.blocked:
+                await mark_failed(db, message.id, "opted_out", now, OutboundStatus.SUPPRESSED)
                 return False
+            if message.appointment_id is not None:
+                return await self._session_still_ahead(db, message, now)
+        return True
+
+    async def _session_still_ahead(self, db: AsyncSession, message: Claimed, now: datetime) -> bool:
+        """A reminder for a session that was cancelled, or has started, is not sent (missed, not late)."""
+        appointment = await db.get(Appointment, message.appointment_id)
+        if appointment is None or appointment.status == AppointmentStatus.CANCELLED:
+            await mark_failed(db, message.id, "session_cancelled", now, "cancelled")
+            return False
+        if appointment.starts_at <= now:
+            await mark_failed(db, message.id, "session_started", now, "missed")
+            log.info("reminder missed outbox=%s", message.id)
+            return False
         return True
 
     async def _shut_out(self, db: AsyncSession, message: Claimed, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,7 +37,8 @@ async def run_worker(settings: Settings) -> None:
         telegram = TelegramChannel(settings)
         await telegram.start()
         senders[Channel.TELEGRAM] = telegram
-    dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds)
+    dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds,
+                            stale_after=timedelta(seconds=settings.outbox_stale_seconds))
     try:
         await asyncio.gather(dispatcher.run_forever(), maintain_forever(sessions, settings, dispatcher))
     finally:

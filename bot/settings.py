@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
 
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_stale_seconds: int = Field(default=300, ge=1, le=24 * 3600)
 
     reminder_offsets: str = "1d@18:00,2h"
     quiet_hours: str = "21:00-08:00"

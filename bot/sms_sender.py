@@ -1,9 +1,20 @@
-"""Outbound SMS through Twilio's REST API, with a delivery-status callback."""
+"""Outbound SMS through Twilio's REST API, with a delivery-status callback.
+
+Exactly once: a message tried before (`Claimed.may_have_gone`) is first looked for at Twilio, and
+recorded with the sid found there instead of being sent again.
+
+At most SMS_RATE_PER_SECOND messages a second leave each process (a token bucket shared by the
+dispatcher's concurrent sends). The limit is per process, not shared: with the web app and N workers
+all sending, Twilio may see (N + 1) x the rate, so set it to the number's limit divided by the number
+of sending processes. Going over is not an error at Twilio (it queues the excess), only a delay.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import timedelta
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -13,11 +24,47 @@ from bot.settings import Settings
 from bot.twilio_http import make_twilio_client
 from store.outbox import Claimed
 
-__all__ = ["SmsSender", "STATUS_PATH"]
+__all__ = ["SmsSender", "STATUS_PATH", "TokenBucket"]
 
 log = logging.getLogger("referral_bot.sms")
+# The twilio client logs each request's query at INFO, and a lookup's query is a phone number: keep
+# that logger quiet whatever the root logger's level (no personal data in logs).
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
 STATUS_PATH = "/sms/status"
+
+# How many of the newest messages to a number are searched for one that may already have gone. Nothing
+# else of ours goes to that person while it is unresolved (the outbox keeps one person's messages in
+# order), so it is among the newest few.
+LOOKUP_LIMIT = 20
+# Twilio's clock and ours differ a little, and its date_created is whole seconds.
+CLOCK_MARGIN = timedelta(minutes=2)
+# Statuses recorded as Twilio gives them; any other (still on its way: sending, scheduled) is "queued",
+# which delivery reports then move forward. "sending" in particular must not be stored: it is ours.
+_RECORDED_AS_GIVEN = frozenset({"accepted", "queued", "sent", "delivered", "undelivered", "failed"})
+
+
+class TokenBucket:
+    """An async rate limit: `take()` waits until one more event fits in `rate` a second (bursts up to `rate`)."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        # One waiter at a time, in arrival order (asyncio.Lock is fair), so no send starves.
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self._rate)
 
 
 class SmsSender:
@@ -29,25 +76,64 @@ class SmsSender:
         self._from = settings.twilio_from_number
         self._service = settings.twilio_messaging_service_sid
         self._callback = settings.public_base_url + STATUS_PATH
+        self._rate = TokenBucket(settings.sms_rate_per_second)
 
     def _create(self, to: str, body: str) -> tuple[str, str]:
         sender = {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
         message = self._client.messages.create(to=to, body=body, status_callback=self._callback, **sender)
         return str(message.sid), str(message.status or "queued")
 
+    def _find_sent(self, to: str, message: Claimed) -> tuple[str, str] | None:
+        """The sid and status of this message if Twilio already has it, else None."""
+        # Not `date_sent_after`, the only date filter Twilio's list offers: a message still queued at
+        # Twilio (as one whose answer was just lost may well be) has no date_sent and would not be
+        # listed. Instead the newest messages to the number, newest first, and date_created here.
+        since = message.created_at - CLOCK_MARGIN
+        for sent in self._client.messages.list(to=to, limit=LOOKUP_LIMIT):
+            if sent.sid in message.others_sent or sent.body != message.body:
+                continue
+            if not str(sent.direction or "outbound").startswith("outbound"):
+                continue
+            if sent.date_created is not None and sent.date_created < since:
+                continue
+            return str(sent.sid), str(sent.status or "queued")
+        return None
+
     async def send(self, message: Claimed) -> Result:
         to = f"whatsapp:{message.to}" if message.channel == "whatsapp" else message.to
+        if message.may_have_gone:
+            try:
+                # The twilio client is synchronous (requests): keep it off the event loop.
+                found = await asyncio.to_thread(self._find_sent, to, message)
+            except (TwilioRestException, requests.RequestException) as exc:
+                # Not knowing whether it went, don't send it: try again later (failed once tries run out).
+                error = str(exc.code or exc.status) if isinstance(exc, TwilioRestException) else type(exc).__name__
+                log.warning("sms lookup before resend failed outbox=%s error=%s", message.id, error)
+                return Retry(f"lookup_{error}")
+            if found is not None:
+                return self._reconciled(message, *found)
         try:
-            # The twilio client is synchronous (requests): keep it off the event loop.
+            await self._rate.take()
             sid, status = await asyncio.to_thread(self._create, to, message.body)
         except TwilioRestException as exc:
-            code = str(exc.code or exc.status)
-            if exc.status == 429 or exc.status >= 500:
-                log.warning("sms send retryable outbox=%s status=%s code=%s", message.id, exc.status, code)
-                return Retry(code)
-            log.warning("sms send failed outbox=%s status=%s code=%s", message.id, exc.status, code)
-            return Failed(code, blocked=exc.code == 21610)
+            return _classify(message, exc)
         except requests.RequestException as exc:
+            # Includes an answer lost after Twilio took the message: the next try looks before sending.
             log.warning("sms send network error outbox=%s error=%s", message.id, type(exc).__name__)
             return Retry(type(exc).__name__)
         return Accepted(sid, status)
+
+    def _reconciled(self, message: Claimed, sid: str, status: str) -> Accepted:
+        log.info("sms reconciled, not resent outbox=%s attempt=%d reclaimed=%s", message.id, message.attempts,
+                 message.reclaimed)
+        return Accepted(sid, status if status in _RECORDED_AS_GIVEN else "queued")
+
+
+def _classify(message: Claimed, exc: TwilioRestException) -> Result:
+    """Twilio's refusal, as retryable (rate limit, its own errors) or permanent."""
+    code = str(exc.code or exc.status)
+    if exc.status == 429 or exc.status >= 500:
+        log.warning("sms send retryable outbox=%s status=%s code=%s", message.id, exc.status, code)
+        return Retry(code)
+    log.warning("sms send failed outbox=%s status=%s code=%s", message.id, exc.status, code)
+    return Failed(code, blocked=exc.code == 21610)

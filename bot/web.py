@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pathlib import Path
@@ -117,7 +117,8 @@ def create_app(settings: Settings) -> FastAPI:
             await telegram.start()
             senders[Channel.TELEGRAM] = telegram
         app.state.telegram = telegram
-        app.state.dispatcher = dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds)
+        app.state.dispatcher = dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds,
+                                                       timedelta(seconds=settings.outbox_stale_seconds))
         tasks = [
             asyncio.create_task(maintain_forever(sessions, settings, dispatcher)),
             asyncio.create_task(dispatcher.run_forever()),

@@ -2,6 +2,11 @@
 
 A dispatcher claims due rows (SKIP LOCKED on PostgreSQL, so several workers share the work),
 marks them `sending` before calling the provider, and records what the provider said.
+
+A claim is a lease: `attempts` numbers it, `renew_claim` extends it just before the provider call, and
+a claim left `sending` past the stale time is taken again. A message tried before may already have
+gone (the provider took it, then the worker died or the answer was lost), so `Claimed.may_have_gone`
+tells the sender to ask the provider first rather than send twice.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,14 +23,19 @@ from flows.text import plain, segment_count
 from store.contacts import contact_for
 from store.models import Contact, OutboundMessage, OutboundStatus
 
-__all__ = ["enqueue", "claim_due", "next_due", "delivered_to", "mark_accepted", "mark_retry", "mark_failed", "record_status", "Claimed",
-           "RETRY_DELAYS"]
+__all__ = ["enqueue", "claim_due", "renew_claim", "next_due", "delivered_to", "mark_accepted", "mark_retry",
+           "mark_failed", "record_status", "Claimed", "RETRY_DELAYS", "STALE_SENDING"]
 
 # Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
 RETRY_DELAYS = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=2),
                 timedelta(minutes=10))
 # A message left `sending` this long was being sent by a worker that died: look at it again.
+# The default for OUTBOX_STALE_SECONDS; it must stay well above how long one send can take.
 STALE_SENDING = timedelta(minutes=5)
+# Provider ids of a contact's messages recorded from this long before a message was queued count as
+# "someone else's" when the sender looks for that message at the provider. Wider than the sender's own
+# look-back (bot.sms_sender.CLOCK_MARGIN), so every message that look-back can see is known here.
+_OTHERS_MARGIN = timedelta(minutes=10)
 
 # Provider statuses only move forward: a late "sent" must not overwrite "delivered".
 _RANK = {OutboundStatus.QUEUED: 1, OutboundStatus.SENT: 2, OutboundStatus.DELIVERED: 3,
@@ -70,7 +80,8 @@ async def enqueue(
 class Claimed:
     """A message a worker has taken to send, with what it needs to send it."""
 
-    def __init__(self, message: OutboundMessage, contact: Contact) -> None:
+    def __init__(self, message: OutboundMessage, contact: Contact, *, reclaimed: bool = False,
+                 others_sent: frozenset[str] = frozenset()) -> None:
         self.id = message.id
         self.channel = message.channel
         self.to = contact.address
@@ -79,14 +90,26 @@ class Claimed:
         self.attempts = message.attempts
         self.blocked = contact.opted_out or contact.blocked
         self.appointment_id = message.appointment_id
+        self.created_at = message.created_at
+        self.claimed_at = message.updated_at
+        # Taken back from a worker that stopped mid-send (died, or stalled past the stale time).
+        self.reclaimed = reclaimed
+        # Provider ids already recorded for this contact's other messages: a lookup must not mistake
+        # one of them (the same text sent twice on purpose) for this message.
+        self.others_sent = others_sent
+
+    @property
+    def may_have_gone(self) -> bool:
+        """An earlier try may have reached the provider: look there before sending again."""
+        return self.attempts > 1 or self.reclaimed
 
 
 async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[int] | None = None,
-                    channels: Sequence[str] | None = None) -> list[Claimed]:
+                    channels: Sequence[str] | None = None, stale_after: timedelta = STALE_SENDING) -> list[Claimed]:
     """Take up to `limit` due messages (or just `ids`), marking them `sending` so no one else does."""
     due = (
         (OutboundMessage.status == OutboundStatus.PENDING)
-        | ((OutboundMessage.status == OutboundStatus.SENDING) & (OutboundMessage.updated_at < now - STALE_SENDING))
+        | ((OutboundMessage.status == OutboundStatus.SENDING) & (OutboundMessage.updated_at < now - stale_after))
     )
     # One person's messages go out in order: nothing overtakes an earlier one still waiting to go.
     earlier = aliased(OutboundMessage)
@@ -109,13 +132,46 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[i
     if channels is not None:
         query = query.where(OutboundMessage.channel.in_(channels))
     rows = (await db.execute(query)).all()
+    others = await _others_sent(db, [message for message, _ in rows if message.attempts > 0])
     claimed = []
     for message, contact in rows:
+        reclaimed = message.status == OutboundStatus.SENDING
         message.status = OutboundStatus.SENDING
         message.attempts += 1
         message.updated_at = now
-        claimed.append(Claimed(message, contact))
+        claimed.append(Claimed(message, contact, reclaimed=reclaimed, others_sent=others.get(message.id, frozenset())))
     return claimed
+
+
+async def _others_sent(db: AsyncSession, tried: Sequence[OutboundMessage]) -> dict[int, frozenset[str]]:
+    """For each message tried before: provider ids of its contact's other messages since it was queued."""
+    if not tried:
+        return {}
+    since = min(message.created_at for message in tried) - _OTHERS_MARGIN
+    found = (await db.execute(
+        select(OutboundMessage.contact_id, OutboundMessage.id, OutboundMessage.provider_id)
+        .where(OutboundMessage.contact_id.in_({message.contact_id for message in tried}),
+               OutboundMessage.provider_id.is_not(None), OutboundMessage.updated_at >= since)
+    )).all()
+    return {
+        message.id: frozenset(str(provider_id) for contact_id, other_id, provider_id in found
+                              if contact_id == message.contact_id and other_id != message.id)
+        for message in tried
+    }
+
+
+async def renew_claim(db: AsyncSession, message_id: int, attempts: int, now: datetime) -> bool:
+    """Extend a claim just before calling the provider; False if another worker has taken it since."""
+    renewed = await db.execute(update(OutboundMessage)
+                               .where(_still_claimed(message_id, attempts))
+                               .values(updated_at=now))
+    return renewed.rowcount == 1
+
+
+def _still_claimed(message_id: int, attempts: int) -> ColumnElement[bool]:
+    """This claim is still the current one: `sending`, and not taken again since (which counts an attempt)."""
+    return and_(OutboundMessage.id == message_id, OutboundMessage.status == OutboundStatus.SENDING,
+                OutboundMessage.attempts == attempts)
 
 
 async def next_due(db: AsyncSession) -> datetime | None:
@@ -125,27 +181,33 @@ async def next_due(db: AsyncSession) -> datetime | None:
 
 
 async def mark_accepted(db: AsyncSession, message_id: int, provider_id: str | None, status: str, now: datetime) -> None:
+    """Record the provider's id; whoever holds the claim now, since a message that went out did go."""
     await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
                      .values(status=status, provider_id=provider_id, error_code=None, updated_at=now))
 
 
 async def mark_retry(db: AsyncSession, message_id: int, attempts: int, error: str, now: datetime,
                      after: timedelta | None = None) -> bool:
-    """Put a retryable failure back in the queue with backoff; False (and failed) when tries ran out."""
+    """Put a retryable failure back in the queue with backoff; False (and failed) when tries ran out.
+
+    Only while the claim numbered `attempts` is current: a worker that lost its claim must not put
+    back a message another worker has meanwhile sent.
+    """
     if attempts > len(RETRY_DELAYS):
-        await mark_failed(db, message_id, error, now)
+        await mark_failed(db, message_id, error, now, attempts=attempts)
         return False
     delay = after if after is not None else RETRY_DELAYS[attempts - 1]
-    await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
+    await db.execute(update(OutboundMessage).where(_still_claimed(message_id, attempts))
                      .values(status=OutboundStatus.PENDING, error_code=error, next_attempt_at=now + delay,
                              updated_at=now))
     return True
 
 
 async def mark_failed(db: AsyncSession, message_id: int, error: str, now: datetime,
-                      status: str = OutboundStatus.FAILED) -> None:
-    await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
-                     .values(status=status, error_code=error, updated_at=now))
+                      status: str = OutboundStatus.FAILED, attempts: int | None = None) -> None:
+    """Record that a message will not go; with `attempts`, only while that claim is current."""
+    where = OutboundMessage.id == message_id if attempts is None else _still_claimed(message_id, attempts)
+    await db.execute(update(OutboundMessage).where(where).values(status=status, error_code=error, updated_at=now))
 
 
 async def record_status(db: AsyncSession, provider_id: str, status: str, error_code: str | None,

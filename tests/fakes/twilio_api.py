@@ -1,5 +1,7 @@
 """A stand-in for Twilio's Messages API on loopback, plus signed inbound and status-callback requests.
 
+Create, fetch and list messages; errors, stalls and lost answers on demand.
+
 The real `twilio` client is pointed at it with `bot.twilio_http.make_twilio_client(sid, token, fake.base_url)`.
 `StandInServer` (the loopback server plumbing) is shared with `fakes.telegram_api`.
 """
@@ -16,14 +18,14 @@ import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import Message
 from email.utils import format_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import uuid4
 
 import httpx
@@ -66,6 +68,7 @@ DEFAULT_CODES: dict[int, int] = {401: 20003, 404: 20404, 429: 20429, 500: 20500,
 
 _CREATE_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$")
 _FETCH_PATH = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$")
+_SENT_STATUSES = frozenset({"sent", "delivered", "undelivered", "read"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,11 +88,12 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
-    """A JSON answer: status, body and any extra headers."""
+    """A JSON answer: status, body and any extra headers; or, with `hang_up`, no answer at all."""
 
     status: int
     payload: Any
     headers: dict[str, str] = field(default_factory=dict)
+    hang_up: bool = False  # close the connection without answering (what the request did stands)
 
 
 class _Server(ThreadingHTTPServer):
@@ -134,6 +138,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # HTTP/1.1 so clients keep connections alive, as they do with the real services.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes: with Nagle's algorithm on, the body waits for the client's
+    # delayed ACK (about 40 ms on Linux), which capped every client at some 25 requests a second.
+    disable_nagle_algorithm = True
     stand_in: StandInServer
 
     def do_GET(self) -> None:
@@ -150,6 +157,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         reply = self.stand_in.dispatch(Request(self.command, path, query, self.headers, body))
+        if reply.hang_up:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
         data = json.dumps(reply.payload).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -264,6 +276,8 @@ class SentMessage:
     status_callback: str | None
     status: str
     error_code: int | None = None
+    date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    date_sent: datetime | None = None  # set once it is "sent" on to the carrier, as Twilio does
 
 
 @dataclass(frozen=True)
@@ -305,8 +319,10 @@ class FakeTwilio(StandInServer):
         self.auth_token = auth_token
         self.messages: list[SentMessage] = []
         self.attempts = 0  # every create request, including refused ones
+        self.lookups = 0  # every list request
         self._failures: deque[_Failure] = deque()
         self._stalls: deque[float] = deque()
+        self._late_answers: deque[float | None] = deque()  # after recording: seconds to wait, or None to hang up
         self._unsubscribed: set[str] = set()
 
     # -- control from tests ---------------------------------------------------------------------
@@ -320,6 +336,21 @@ class FakeTwilio(StandInServer):
         """Make the next `times` create requests wait `seconds` before answering."""
         with self._lock:
             self._stalls.extend([seconds] * times)
+
+    def drop_response_next(self, times: int = 1) -> None:
+        """Take the next `times` messages, then hang up without answering: accepted, but the answer is lost."""
+        with self._lock:
+            self._late_answers.extend([None] * times)
+
+    def delay_response_next(self, seconds: float, times: int = 1) -> None:
+        """Take the next `times` messages, then wait `seconds` before answering (stop() cuts the wait short)."""
+        with self._lock:
+            self._late_answers.extend([seconds] * times)
+
+    def late_answers_pending(self) -> int:
+        """Return how many dropped or delayed answers are still waiting for a message to apply to."""
+        with self._lock:
+            return len(self._late_answers)
 
     def unsubscribe(self, number: str) -> None:
         """Refuse every later message to `number` with 21610, as Twilio does after STOP."""
@@ -349,12 +380,19 @@ class FakeTwilio(StandInServer):
         with self._lock:
             return [sent.body for sent in self.messages]
 
+    def sent_count(self) -> int:
+        """Return how many messages have been taken so far."""
+        with self._lock:
+            return len(self.messages)
+
     # -- the API ----------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Reply:
-        """Route a request: create or fetch a message, else Twilio's 404."""
+        """Route a request: create, list or fetch messages, else Twilio's 404."""
         if request.method == "POST" and (match := _CREATE_PATH.match(request.path)):
             return self._create(request, match["account"])
+        if request.method == "GET" and (match := _CREATE_PATH.match(request.path)):
+            return self._list(request, match["account"])
         if request.method == "GET" and (match := _FETCH_PATH.match(request.path)):
             return self._fetch(request, match["account"], match["sid"])
         return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
@@ -390,6 +428,12 @@ class FakeTwilio(StandInServer):
         if refusal is not None:
             return refusal
         sent = self._record(form)
+        with self._lock:
+            late = self._late_answers.popleft() if self._late_answers else 0.0
+        if late is None:
+            return Reply(0, None, hang_up=True)
+        if late:
+            self.pause(late)
         return Reply(201, self._resource(sent))
 
     def _refusal(self, form: dict[str, str]) -> Reply | None:
@@ -430,6 +474,43 @@ class FakeTwilio(StandInServer):
         except KeyError:
             return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
 
+    def _list(self, request: Request, account: str) -> Reply:
+        """Return one page of messages, newest first, filtered by To, From and DateSent as Twilio filters."""
+        if not self._authorized(request, account):
+            return twilio_error(401, 20003)
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        try:
+            keep = _list_filter(query)
+            page, size = int(query.get("Page", "0")), min(1000, int(query.get("PageSize", "50")))
+        except ValueError as exc:
+            return twilio_error(400, 20001, f"Invalid filter: {exc}")
+        with self._lock:
+            self.lookups += 1
+            found = [sent for sent in reversed(self.messages) if keep(sent)]
+        chunk = found[page * size:(page + 1) * size]
+        more = len(found) > (page + 1) * size
+        return Reply(200, self._page(request.path, query, page, size, chunk, more))
+
+    def _page(self, path: str, query: dict[str, str], page: int, size: int, chunk: list[SentMessage],
+              more: bool) -> dict[str, Any]:
+        """Return Twilio's list shape: the records under "messages" and the paging fields beside them."""
+        filters = {name: value for name, value in query.items() if name not in ("Page", "PageSize", "PageToken")}
+
+        def uri(number: int) -> str:
+            return f"{path}?{urlencode({**filters, 'PageSize': size, 'Page': number})}"
+
+        return {
+            "messages": [self._resource(sent) for sent in chunk],
+            "page": page,
+            "page_size": size,
+            "start": page * size,
+            "end": page * size + max(0, len(chunk) - 1),
+            "uri": uri(page),
+            "first_page_uri": uri(0),
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "next_page_uri": uri(page + 1) if more else None,
+        }
+
     def _resource(self, sent: SentMessage) -> dict[str, Any]:
         """Return the Message resource JSON as Twilio shapes it."""
         now = _rfc2822_now()
@@ -438,8 +519,8 @@ class FakeTwilio(StandInServer):
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
             "body": sent.body,
-            "date_created": now,
-            "date_sent": None,
+            "date_created": format_datetime(sent.date_created.replace(microsecond=0)),
+            "date_sent": format_datetime(sent.date_sent.replace(microsecond=0)) if sent.date_sent else None,
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": sent.error_code,
@@ -472,6 +553,8 @@ class FakeTwilio(StandInServer):
             raise ValueError(f"message {sid} was created without a StatusCallback")
         with self._lock:
             sent.status, sent.error_code = status, error_code
+            if status in _SENT_STATUSES and sent.date_sent is None:
+                sent.date_sent = datetime.now(UTC)
         params = self._status_params(sent, status, error_code)
         signature = RequestValidator(self.auth_token).compute_signature(sent.status_callback, params)
         target = _redirect(sent.status_callback, deliver_to)
@@ -528,6 +611,48 @@ class FakeTwilio(StandInServer):
         _require_loopback(target)
         async with httpx.AsyncClient(timeout=10) as own:
             return await own.post(target, data=params, headers=headers)
+
+
+def _list_filter(query: dict[str, str]) -> Any:
+    """Return a predicate for Twilio's list filters: To, From, DateSent, DateSent< and DateSent> (inclusive).
+
+    As at Twilio, a date filter leaves out messages not yet sent on (no date_sent).
+    """
+    to, from_ = query.get("To"), query.get("From")
+    on, before, after = (_when(query.get(name)) for name in ("DateSent", "DateSent<", "DateSent>"))
+
+    def keep(sent: SentMessage) -> bool:
+        if (to and sent.to != to) or (from_ and sent.from_ != from_):
+            return False
+        if on is None and before is None and after is None:
+            return True
+        if sent.date_sent is None:
+            return False
+        return ((on is None or _same(sent.date_sent, on)) and (before is None or _at_or_before(sent.date_sent, before))
+                and (after is None or _at_or_after(sent.date_sent, after)))
+
+    return keep
+
+
+def _when(raw: str | None) -> date | datetime | None:
+    """Parse a DateSent value: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ as the twilio library sends datetimes."""
+    if not raw:
+        return None
+    if "T" in raw:
+        return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return date.fromisoformat(raw)
+
+
+def _same(moment: datetime, when: date | datetime) -> bool:
+    return moment.date() == (when.date() if isinstance(when, datetime) else when)
+
+
+def _at_or_before(moment: datetime, when: date | datetime) -> bool:
+    return moment <= when if isinstance(when, datetime) else moment.date() <= when
+
+
+def _at_or_after(moment: datetime, when: date | datetime) -> bool:
+    return moment >= when if isinstance(when, datetime) else moment.date() >= when
 
 
 def _redirect(url: str, deliver_to: str | None) -> str:
