@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -277,3 +277,39 @@ async def test_moving_a_session_replaces_its_reminders_and_tells_the_young_perso
     await live.dispatcher.run_once()
     told = fake_twilio.messages[-1].body
     assert "Fri 4 Dec" in told and check_discreet(told) == []
+
+
+@pytest.mark.parametrize(
+    ("booked_at", "session", "day_before_utc", "two_hours_utc", "said"),
+    [
+        # Autumn: clocks go back at 02:00 on Sunday 25 October 2026; Monday's session is in GMT.
+        ("2026-10-23 10:00", "2026-10-26 10:00", "2026-10-25 18:00", "2026-10-26 08:00", "Mon 26 Oct at 10:00am"),
+        # Spring: clocks go forward at 01:00 on Sunday 28 March 2027; Monday's session is in BST.
+        ("2027-03-26 10:00", "2027-03-29 10:00", "2027-03-28 17:00", "2027-03-29 07:00", "Mon 29 Mar at 10:00am"),
+    ],
+    ids=["october", "march"],
+)
+async def test_reminders_across_a_clock_change_go_out_at_london_time(
+    live: LiveApp, fake_twilio: FakeTwilio, booked_at: str, session: str, day_before_utc: str, two_hours_utc: str,
+    said: str,
+) -> None:
+    def utc(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    with time_machine.travel(london(booked_at), tick=True) as traveller:
+        reference = await allocated_referral(live, fake_twilio)
+        booked = await book(live, reference, session)
+        assert [r.next_attempt_at for r in await reminders(live, booked)] == [utc(day_before_utc), utc(two_hours_utc)]
+
+        # A minute early, across the change, nothing goes: the planner and the dispatcher agree on the hour.
+        traveller.move_to(utc(day_before_utc) - timedelta(minutes=1))
+        await live.dispatcher.run_once()
+        assert fake_twilio.messages == []
+
+        traveller.move_to(utc(day_before_utc).replace(second=5))
+        await live.dispatcher.run_once()
+        assert len(fake_twilio.messages) == 1 and said in fake_twilio.messages[0].body  # 18:00 London, whatever UTC says
+
+        traveller.move_to(utc(two_hours_utc).replace(second=5))
+        await live.dispatcher.run_once()
+        assert len(fake_twilio.messages) == 2 and "today at 10:00am" in fake_twilio.messages[1].body
