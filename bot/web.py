@@ -23,6 +23,7 @@ from bot import telegram as telegram_routes
 from bot.core import Channel
 from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
+from bot.limits import BodySizeLimit
 from bot.recovery import recover_pending
 from bot.settings import Settings
 from bot.runtime import sms_senders
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.cookie_signer = CookieSigner(settings.data_key_bytes())
     app.state.login_throttle = LoginThrottle()
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
