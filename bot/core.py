@@ -44,7 +44,7 @@ from store.models import InboundStatus, ReferralEvent, SafeguardingAlert
 from store.outbox import enqueue
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out
 
-__all__ = ["Channel", "Inbound", "Handled", "handle", "flow_context", "PHONE_CHANNELS", "reply_markup",
+__all__ = ["Channel", "Inbound", "Handled", "NotStored", "handle", "flow_context", "PHONE_CHANNELS", "reply_markup",
            "young_person_hash"]
 
 log = logging.getLogger("referral_bot.core")
@@ -65,6 +65,10 @@ NOT_EXPECTED = "This number isn't expecting messages yet. Book a session for thi
 
 # Channels whose sender id is a phone number: the referrer's number, and carrier keywords apply.
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
+
+
+class NotStored(RuntimeError):
+    """The message could not even be stored (the database is away): nothing of it is kept, so it must be sent again."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +119,15 @@ def reply_markup(reply: Reply) -> dict[str, object] | None:
 async def handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
                  *, via_outbox: bool = False) -> Handled:
     """Take one inbound message; `via_outbox` queues the replies for sending instead of returning only."""
-    async with sessions() as db, db.begin():
-        stored = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
-                                     sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
-        if stored.status != InboundStatus.RECEIVED:
-            log.info("inbound duplicate message=%s", stored.id)
-            return Handled([_reply_from(r) for r in stored.replies or []])
+    try:
+        async with sessions() as db, db.begin():
+            stored = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
+                                         sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
+            if stored.status != InboundStatus.RECEIVED:
+                log.info("inbound duplicate message=%s", stored.id)
+                return Handled([_reply_from(r) for r in stored.replies or []])
+    except Exception as exc:
+        raise NotStored(type(exc).__name__) from exc
     try:
         return await process(inbound, sessions, settings, via_outbox=via_outbox)
     except Exception:

@@ -10,9 +10,11 @@ from fastapi.responses import PlainTextResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.core import Channel, Inbound, handle
+from bot.core import Channel, Inbound, NotStored, handle
 from bot.settings import Settings
 from bot.sms_sender import STATUS_PATH
+from flows.keywords import Keyword, carrier_keyword
+from flows.messages import NOT_SAVED
 from flows.text import plain
 from store.outbox import record_status
 
@@ -66,10 +68,23 @@ async def sms_inbound(request: Request) -> Response:
     channel = Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS
     inbound = Inbound(channel=channel, sender=sender.removeprefix(WHATSAPP_PREFIX), message_id=message_id,
                       text=params.get("Body", ""), received_at=datetime.now(UTC))
-    handled = await handle(inbound, request.app.state.sessions, request.app.state.settings)
+    try:
+        handled = await handle(inbound, request.app.state.sessions, request.app.state.settings)
+    except NotStored as exc:
+        # Twilio does not send a failed webhook again, so the person must hear that their text was lost;
+        # never to a STOP, which Twilio has acted on and answered itself.
+        log.error("inbound sms not stored error=%s", exc)
+        return _twiml([] if carrier_keyword(inbound.text) == Keyword.OPT_OUT else [NOT_SAVED])
+    except Exception as exc:  # noqa: BLE001 - stored: the app's recovery answers it by the REST API shortly
+        log.error("inbound sms stored, not yet processed error=%s", type(exc).__name__)
+        return _twiml([])
+    return _twiml([reply.text for reply in handled.replies])
+
+
+def _twiml(texts: list[str]) -> Response:
     twiml = MessagingResponse()
-    for reply in handled.replies:
-        twiml.message(plain(reply.text))
+    for text in texts:
+        twiml.message(plain(text))
     return Response(str(twiml), media_type="application/xml")
 
 

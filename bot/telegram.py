@@ -21,7 +21,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.core import Channel, Inbound, handle
+from bot.core import Channel, Inbound, NotStored, handle
 from bot.delivery import Accepted, Failed, Result, Retry
 from bot.settings import Settings
 from store.outbox import Claimed
@@ -42,6 +42,7 @@ COMMANDS = (
     BotCommand("restart", "Discard this referral and start again"),
 )
 POLL_TIMEOUT_SECONDS = 25
+NOT_STORED_PAUSE_SECONDS = 2
 
 
 def keyboard(markup: dict[str, Any] | None) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
@@ -160,6 +161,11 @@ class TelegramChannel:
             for update in updates:
                 try:
                     await self.inbound(update.to_dict(), app)
+                except NotStored as exc:
+                    # Not acknowledged, so Telegram keeps it: asked for again once the database is back.
+                    log.error("telegram update not stored update=%s error=%s", update.update_id, exc)
+                    await asyncio.sleep(NOT_STORED_PAUSE_SECONDS)
+                    break
                 except Exception:  # noqa: BLE001 - the update is stored; recovery retries it
                     log.exception("telegram update failed update=%s", update.update_id)
                 offset = update.update_id + 1

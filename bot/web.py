@@ -34,6 +34,7 @@ from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
 from bot.staff.routes import templates as staff_templates
 from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
 from bot.telegram import TelegramChannel
+from flows.messages import NOT_SAVED
 from store import crypto
 from store.db import make_engine, make_sessionmaker
 from store.migrate import is_at_head
@@ -45,7 +46,6 @@ log = logging.getLogger("referral_bot.web")
 
 PURGE_EVERY_SECONDS = 15 * 60
 RECOVER_EVERY_SECONDS = 30
-SORRY = "Sorry, something went wrong on our side and nothing was saved. Please send that again in a minute."
 HEALTH_TIMEOUT_SECONDS = 3.0
 
 
@@ -169,7 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         """Never a stack trace to a user: a kind line, a retryable status, and the type in our log."""
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return JSONResponse({"error": SORRY, "replies": [SORRY]}, status_code=503)
+        return JSONResponse({"error": NOT_SAVED, "replies": [NOT_SAVED]}, status_code=503)
 
     @app.get("/healthz")
     async def healthz(sessions: Sessions) -> JSONResponse:

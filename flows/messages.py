@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "WELCOME", "EMERGENCY", "CONFIRM_RESTART", "RESTARTED", "CARRY_ON", "FIRST_QUESTION",
-    "SUMMARY_PROMPT", "help_text", "stuck_text", "submitted_text", "pick_number_text",
+    "SUMMARY_PROMPT", "NOT_SAVED", "help_text", "stuck_text", "submitted_text", "pick_number_text",
 ]
 
 WELCOME = (
@@ -20,6 +20,8 @@ RESTARTED = "Deleted. Starting again."
 CARRY_ON = "OK, carrying on."
 FIRST_QUESTION = "This is the first question."
 SUMMARY_PROMPT = "Send a number to change that answer, YES to send the referral, or RESTART."
+# When the database cannot take a message at all: the sender must know to send it again.
+NOT_SAVED = "Sorry, something went wrong on our side and nothing was saved. Please send that again in a minute."
 
 
 def help_text(unit_contact: str) -> str:

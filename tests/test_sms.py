@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp, eventually
 from fakes.twilio_api import FakeTwilio, signed_inbound
+from flows.messages import NOT_SAVED
 from flows.text import segment_count
 from store.models import Contact, ContactEvent, InboundMessage, OutboundMessage, Referral
 from store.outbox import enqueue
@@ -268,3 +269,48 @@ async def test_new_referrals_and_safeguarding_alerts_are_announced_to_the_unit_w
     assert notices[1].startswith("New referral LGX-") and "SAFEGUARDING" in notices[1]
     assert not [form for form in LEAK_FORMS if any(form.lower() in n.lower() for n in notices)]
     assert "Lambeth" not in " ".join(notices)
+
+
+async def test_a_text_the_database_cannot_take_is_answered_kindly_so_the_sender_sends_it_again(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from store.db import make_engine, make_sessionmaker
+    from support import free_port
+
+    working = live.app.state.sessions
+    dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
+    live.app.state.sessions = make_sessionmaker(dead)
+    try:
+        status, replies = await text_in(live, fake_twilio, "hi", _sid(300))
+        assert (status, replies) == (200, [NOT_SAVED])
+        # Twilio has already acted on a STOP and answered it: nothing more from us.
+        assert await text_in(live, fake_twilio, "STOP", _sid(301)) == (200, [])
+    finally:
+        live.app.state.sessions = working
+        await dead.dispose()
+    assert await _count(live, InboundMessage) == 0
+    assert (await text_in(live, fake_twilio, "hi", _sid(300)))[1][0].startswith("Referral line")  # sent again: fine
+
+
+async def test_a_text_stored_but_not_processed_gets_no_error_and_is_answered_once_the_database_recovers(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from bot.recovery import recover_pending
+
+    async with live.sessions() as db, db.begin():  # a real failure after the store: the table has gone
+        await db.execute(text("ALTER TABLE conversations RENAME TO conversations_away"))
+    try:
+        assert await text_in(live, fake_twilio, "hi", _sid(310)) == (200, [])
+        assert await _count(live, InboundMessage) == 1
+    finally:
+        async with live.sessions() as db, db.begin():
+            await db.execute(text("ALTER TABLE conversations_away RENAME TO conversations"))
+    later = datetime.now(UTC) + timedelta(minutes=2)  # past the grace given to a request still under way
+    assert await recover_pending(live.sessions, live.app.state.settings, now=later) == 1
+    live.dispatcher.kick()
+    await eventually(lambda: len(fake_twilio.messages) == 2)
+    assert fake_twilio.messages[0].body.startswith("Referral line") and fake_twilio.messages[0].to == REFERRER

@@ -157,6 +157,30 @@ async def test_polling_mode_reads_updates_and_acknowledges_them(
     assert texts_sent(fake_telegram)[-1].startswith("Which London borough")
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_polling_keeps_an_update_the_database_could_not_take_until_it_can(
+    database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram
+) -> None:
+    from store.db import make_engine, make_sessionmaker
+    from support import free_port
+
+    settings = channel_settings(database_url, fake_twilio, fake_telegram, telegram_mode="polling",
+                                telegram_webhook_secret="")
+    async with serve_live(settings) as live:
+        working = live.app.state.sessions
+        dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
+        live.app.state.sessions = make_sessionmaker(dead)
+        polls = len(fake_telegram.offsets)
+        fake_telegram.queue_update(text_update(51, CHAT, "hi"))
+        await eventually(lambda: len(fake_telegram.offsets) >= polls + 2)  # asked again, still not acknowledged
+        assert 52 not in fake_telegram.offsets and fake_telegram.pending
+        live.app.state.sessions = working
+        await dead.dispose()
+        await eventually(lambda: len(texts_sent(fake_telegram)) == 2)
+        await eventually(lambda: 52 in fake_telegram.offsets)
+    assert texts_sent(fake_telegram)[0].startswith("Referral line")
+
+
 async def test_without_a_token_the_telegram_route_says_it_is_not_configured(client: Any) -> None:
     response = await client.post("/telegram/webhook", json={"update_id": 1}, headers=HEADERS)
     assert response.status_code == 503

@@ -22,7 +22,7 @@ OPT_IN = {"START", "YES", "UNSTOP"}
 
 def _fixed_texts() -> list[str]:
     texts = [messages.WELCOME, messages.EMERGENCY, messages.CONFIRM_RESTART, messages.RESTARTED,
-             messages.CARRY_ON, messages.FIRST_QUESTION, messages.SUMMARY_PROMPT,
+             messages.CARRY_ON, messages.FIRST_QUESTION, messages.SUMMARY_PROMPT, messages.NOT_SAVED,
              messages.help_text(LONGEST_CONTACT), messages.stuck_text(LONGEST_CONTACT),
              messages.submitted_text("ABCDE-XXXXXXXXXX", "from 12:30pm Wednesday"),
              messages.pick_number_text(9999)]
