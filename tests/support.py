@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -118,3 +121,18 @@ async def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> CliRe
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     return CliResult(process.returncode or 0, out.decode(), err.decode())
+
+
+@contextlib.asynccontextmanager
+async def database_away(app: Any) -> AsyncIterator[None]:
+    """The app's database gone from under it (pointed at a port nobody listens on), then back."""
+    from store.db import make_engine, make_sessionmaker
+
+    working = app.state.sessions
+    dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
+    app.state.sessions = make_sessionmaker(dead)
+    try:
+        yield
+    finally:
+        app.state.sessions = working
+        await dead.dispose()

@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.web import create_app
-from support import chat, run_cli
 from store.models import Conversation, InboundMessage
 from store.purge import purge_drafts
-from support import WHOLE_REFERRAL, free_port
+from support import WHOLE_REFERRAL, chat, database_away, run_cli
 
 
 def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
@@ -67,16 +66,10 @@ def test_keygen_makes_a_key_file_once_and_never_overwrites_it(env_for_cli: dict[
 
 async def test_healthz_is_503_when_the_database_does_not_answer(settings: Settings) -> None:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        # Swap in a database nobody is listening on, as if it had gone away under the app.
-        from store.db import make_engine, make_sessionmaker
-
-        dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
-        app.state.sessions = make_sessionmaker(dead)
+    async with app.router.lifespan_context(app), database_away(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             response = await http.get("/healthz")
-        await dead.dispose()
     assert response.status_code == 503
     assert response.json()["status"] != "ok"
 
@@ -106,15 +99,10 @@ async def test_drafts_idle_past_the_ttl_are_purged_and_fresh_ones_kept(
 
 async def test_a_database_failure_mid_message_gets_a_kind_retryable_answer(settings: Settings) -> None:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        from store.db import make_engine, make_sessionmaker
-
-        dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
-        app.state.sessions = make_sessionmaker(dead)
+    async with app.router.lifespan_context(app), database_away(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             response = await http.post("/simulator/message", json={"session": "x", "text": "hi"})
-        await dead.dispose()
     assert response.status_code == 503
     assert response.json()["replies"] == ["Sorry, something went wrong on our side and nothing was saved. "
                                           "Please send that again in a minute."]

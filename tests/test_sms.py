@@ -274,20 +274,13 @@ async def test_new_referrals_and_safeguarding_alerts_are_announced_to_the_unit_w
 async def test_a_text_the_database_cannot_take_is_answered_kindly_so_the_sender_sends_it_again(
     live: LiveApp, fake_twilio: FakeTwilio
 ) -> None:
-    from store.db import make_engine, make_sessionmaker
-    from support import free_port
+    from support import database_away
 
-    working = live.app.state.sessions
-    dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
-    live.app.state.sessions = make_sessionmaker(dead)
-    try:
+    async with database_away(live.app):
         status, replies = await text_in(live, fake_twilio, "hi", _sid(300))
         assert (status, replies) == (200, [NOT_SAVED])
         # Twilio has already acted on a STOP and answered it: nothing more from us.
         assert await text_in(live, fake_twilio, "STOP", _sid(301)) == (200, [])
-    finally:
-        live.app.state.sessions = working
-        await dead.dispose()
     assert await _count(live, InboundMessage) == 0
     assert (await text_in(live, fake_twilio, "hi", _sid(300)))[1][0].startswith("Referral line")  # sent again: fine
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,13 +143,19 @@ async def test_a_user_who_blocked_the_bot_is_recorded_and_not_written_to_again(
     assert len(fake_telegram.calls_to("sendMessage")) == attempts
 
 
+@contextlib.asynccontextmanager
+async def polling_app(database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram) -> AsyncIterator[LiveApp]:
+    settings = channel_settings(database_url, fake_twilio, fake_telegram, telegram_mode="polling",
+                                telegram_webhook_secret="")
+    async with serve_live(settings) as live:
+        yield live
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_polling_mode_reads_updates_and_acknowledges_them(
     database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram
 ) -> None:
-    settings = channel_settings(database_url, fake_twilio, fake_telegram, telegram_mode="polling",
-                                telegram_webhook_secret="")
-    async with serve_live(settings):
+    async with polling_app(database_url, fake_twilio, fake_telegram):
         fake_telegram.queue_update(text_update(41, CHAT, "hi"))
         await eventually(lambda: len(texts_sent(fake_telegram)) == 2)
         fake_telegram.queue_update(text_update(42, CHAT, "14/02/2006"))
@@ -161,21 +169,14 @@ async def test_polling_mode_reads_updates_and_acknowledges_them(
 async def test_polling_keeps_an_update_the_database_could_not_take_until_it_can(
     database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram
 ) -> None:
-    from store.db import make_engine, make_sessionmaker
-    from support import free_port
+    from support import database_away
 
-    settings = channel_settings(database_url, fake_twilio, fake_telegram, telegram_mode="polling",
-                                telegram_webhook_secret="")
-    async with serve_live(settings) as live:
-        working = live.app.state.sessions
-        dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
-        live.app.state.sessions = make_sessionmaker(dead)
-        polls = len(fake_telegram.offsets)
-        fake_telegram.queue_update(text_update(51, CHAT, "hi"))
-        await eventually(lambda: len(fake_telegram.offsets) >= polls + 2)  # asked again, still not acknowledged
-        assert 52 not in fake_telegram.offsets and fake_telegram.pending
-        live.app.state.sessions = working
-        await dead.dispose()
+    async with polling_app(database_url, fake_twilio, fake_telegram) as live:
+        async with database_away(live.app):
+            polls = len(fake_telegram.offsets)
+            fake_telegram.queue_update(text_update(51, CHAT, "hi"))
+            await eventually(lambda: len(fake_telegram.offsets) >= polls + 2)  # asked again, still not acknowledged
+            assert 52 not in fake_telegram.offsets and fake_telegram.pending
         await eventually(lambda: len(texts_sent(fake_telegram)) == 2)
         await eventually(lambda: 52 in fake_telegram.offsets)
     assert texts_sent(fake_telegram)[0].startswith("Referral line")
