@@ -13,6 +13,7 @@ from typing import Annotated
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -164,6 +165,13 @@ def create_app(settings: Settings) -> FastAPI:
             request, "staff/error.html",
             {"staff": None, "message": "You don't have access to this page. If you think you should, ask an admin."},
             status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Which fields are wrong and why, never echoing what was sent (it may be personal, or not even text)."""
+        problems = [{"field": ".".join(str(part) for part in error.get("loc", ())[1:]) or "body",
+                     "problem": str(error.get("msg", "invalid"))} for error in exc.errors()]
+        return JSONResponse({"error": "The request was not understood.", "problems": problems}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -91,6 +91,14 @@ async def test_simulator_refuses_malformed_requests_clearly(client: httpx.AsyncC
     assert response.status_code == 422
     response = await client.post("/simulator/message", json={"session": "ok", "text": "x" * 5000})
     assert response.status_code == 422
+    assert response.json()["problems"] == [{"field": "text", "problem": "String should have at most 1600 characters"}]
+    assert "xxxx" not in response.text  # what was sent is never echoed back
+    # Not even text: a lone surrogate is valid JSON but no string can hold it.
+    response = await client.post("/simulator/message", content=b'{"session": "ok", "text": "\\ud800"}',
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["problems"][0]["field"] == "text"
+    response = await client.post("/simulator/message", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+    assert response.status_code == 400  # not JSON at all
 
 
 async def test_simulator_page_is_marked_as_a_test_tool(client: httpx.AsyncClient) -> None:
