@@ -1,7 +1,9 @@
 """Outbound SMS through Twilio's REST API, with a delivery-status callback.
 
 Exactly once: a message tried before (`Claimed.may_have_gone`) is first looked for at Twilio, and
-recorded with the sid found there instead of being sent again.
+recorded with the sid found there instead of being sent again. The one exception is a message whose
+last try Twilio refused outright (429): that try created nothing, and every try before it was either
+refused too or looked up before it was made, so there is nothing to find and the lookup is skipped.
 
 At most SMS_RATE_PER_SECOND messages a second leave each process (a token bucket shared by the
 dispatcher's concurrent sends). The limit is per process, not shared: with the web app and N workers
@@ -39,6 +41,8 @@ STATUS_PATH = "/sms/status"
 LOOKUP_LIMIT = 20
 # Twilio's clock and ours differ a little, and its date_created is whole seconds.
 CLOCK_MARGIN = timedelta(minutes=2)
+# Errors (as `_classify` records them) of a try Twilio answered by refusing: it certainly created nothing.
+REFUSED_OUTRIGHT = frozenset({"429", "20429"})
 # Statuses recorded as Twilio gives them; any other (still on its way: sending, scheduled) is "queued",
 # which delivery reports then move forward. "sending" in particular must not be stored: it is ours.
 _RECORDED_AS_GIVEN = frozenset({"accepted", "queued", "sent", "delivered", "undelivered", "failed"})
@@ -101,7 +105,7 @@ class SmsSender:
 
     async def send(self, message: Claimed) -> Result:
         to = f"whatsapp:{message.to}" if message.channel == "whatsapp" else message.to
-        if message.may_have_gone:
+        if message.may_have_gone and not (message.last_error in REFUSED_OUTRIGHT and not message.reclaimed):
             try:
                 # The twilio client is synchronous (requests): keep it off the event loop.
                 found = await asyncio.to_thread(self._find_sent, to, message)

@@ -88,6 +88,7 @@ class Claimed:
         self.body = message.body
         self.markup = message.markup
         self.attempts = message.attempts
+        self.last_error = message.error_code
         self.blocked = contact.opted_out or contact.blocked
         self.appointment_id = message.appointment_id
         self.created_at = message.created_at
