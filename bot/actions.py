@@ -112,27 +112,31 @@ async def _await_answer(db: AsyncSession, referral: Referral) -> None:
         conversation.awaiting_info_reference = referral.reference
 
 
-def _unit_chat(settings: Settings) -> str | None:
-    return settings.unit_telegram_chat_id if settings.unit_telegram_chat_id and settings.telegram_enabled else None
+def _unit_destinations(settings: Settings) -> list[tuple[str, str]]:
+    """Where the unit hears of new referrals and alerts: its Telegram group and/or its inbox."""
+    found = []
+    if settings.unit_telegram_chat_id and settings.telegram_enabled:
+        found.append(("telegram", settings.unit_telegram_chat_id))
+    if settings.unit_email and settings.email_enabled:
+        found.append(("email", settings.unit_email))
+    return found
+
+
+async def _tell_unit(db: AsyncSession, settings: Settings, body: str, now: datetime, dedupe_key: str) -> None:
+    for channel, address in _unit_destinations(settings):
+        await enqueue(db, channel=channel, to=address, body=body, purpose="unit_notice", now=now,
+                      dedupe_key=f"{dedupe_key}:{channel}")
 
 
 async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral: Referral, now: datetime) -> None:
-    """Tell the unit's group chat a referral arrived: reference and flags, nothing personal."""
-    chat = _unit_chat(settings)
-    if chat is None:
-        return
+    """Tell the unit a referral arrived: reference and flags, nothing personal."""
     flags = [name for name, on in (("URGENT", referral.urgency == "urgent"), ("SAFEGUARDING", referral.safeguarding_flag),
                                    ("UNDER 18", referral.under_18)) if on]
-    await enqueue(db, channel="telegram", to=chat, body=unit_notice_text(referral.reference, flags),
-                  purpose="unit_notice", now=now, dedupe_key=f"unit:new:{referral.reference}")
+    await _tell_unit(db, settings, unit_notice_text(referral.reference, flags), now, f"unit:new:{referral.reference}")
 
 
 async def notify_unit_of_alert(db: AsyncSession, settings: Settings, alert_id: int, reference: str | None,
                                now: datetime) -> None:
-    chat = _unit_chat(settings)
-    if chat is None:
-        return
-    await enqueue(db, channel="telegram", to=chat, body=unit_alert_text(reference), purpose="unit_notice", now=now,
-                  dedupe_key=f"unit:alert:{alert_id}")
+    await _tell_unit(db, settings, unit_alert_text(reference), now, f"unit:alert:{alert_id}")
 
 

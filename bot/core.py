@@ -58,6 +58,7 @@ class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"
     SIMULATOR = "simulator"
+    EMAIL = "email"  # notices to staff only; no one writes in by email
 
 
 SIMULATED_YOUNG_PERSON = "young_person:"
@@ -184,7 +185,7 @@ async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conve
             young = await referral_for_young_person(db, young_person_hash(number))
             if young is None:
                 return [Reply(NOT_EXPECTED)], None
-            return await answer_young_person(db, young, inbound.text, inbound.received_at), inbound.text
+            return await answer_young_person(db, settings, young, inbound.text, inbound.received_at), inbound.text
         return await _referrer_requests(inbound, db, settings, conversation)
     contact = await contact_for(db, inbound.channel, inbound.sender, inbound.received_at)
     if contact.blocked:
@@ -205,7 +206,7 @@ async def _respond(inbound: Inbound, db: AsyncSession, settings: Settings, conve
         young = await referral_for_young_person(db, young_person_hash(inbound.sender))
         if young is not None:
             log.info("young person replied reference=%s", young.reference)
-            return await answer_young_person(db, young, inbound.text, inbound.received_at), inbound.text
+            return await answer_young_person(db, settings, young, inbound.text, inbound.received_at), inbound.text
     return await _referrer_requests(inbound, db, settings, conversation)
 
 

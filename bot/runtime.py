@@ -10,18 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core import Channel
 from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
+from bot.email_sender import EmailSender
 from bot.settings import Settings
 from bot.sms_sender import SmsSender
 from store.db import make_engine, make_sessionmaker
 
-__all__ = ["sms_senders", "run_worker"]
+__all__ = ["provider_senders", "run_worker"]
 
 
-def sms_senders(settings: Settings) -> dict[str, Sender]:
-    if not settings.sms_enabled:
-        return {}
-    sms = SmsSender(settings)
-    return {Channel.SMS: sms, Channel.WHATSAPP: sms}
+def provider_senders(settings: Settings) -> dict[str, Sender]:
+    """Senders for the configured channels that need nothing started: SMS (and WhatsApp) and email."""
+    senders: dict[str, Sender] = {}
+    if settings.sms_enabled:
+        sms = SmsSender(settings)
+        senders |= {Channel.SMS: sms, Channel.WHATSAPP: sms}
+    if settings.email_enabled:
+        senders[Channel.EMAIL] = EmailSender(settings)
+    return senders
 
 
 async def run_worker(settings: Settings) -> None:
@@ -31,7 +36,7 @@ async def run_worker(settings: Settings) -> None:
 
     engine = make_engine(settings.database_url)
     sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
-    senders = sms_senders(settings)
+    senders = provider_senders(settings)
     telegram = None
     if settings.telegram_enabled:
         telegram = TelegramChannel(settings)

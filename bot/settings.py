@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     sms_rate_per_second: float = Field(default=10.0, gt=0, le=1000)
 
     unit_telegram_chat_id: str = ""
+    unit_email: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""
     staff_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=72)
     declined_retention_days: int = Field(default=365, ge=30)
@@ -197,6 +204,11 @@ class Settings(BaseSettings):
     def sms_enabled(self) -> bool:
         """SMS works once the Twilio account and its auth token are set."""
         return bool(self.twilio_account_sid and self.twilio_auth_token.get_secret_value())
+
+    @property
+    def email_enabled(self) -> bool:
+        """Notices go by email once there is a server to send through and an address to send from."""
+        return bool(self.smtp_host and self.smtp_from)
 
     @property
     def telegram_enabled(self) -> bool:

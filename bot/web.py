@@ -27,7 +27,7 @@ from bot.dispatcher import Dispatcher
 from bot.limits import BodySizeLimit
 from bot.recovery import recover_pending
 from bot.settings import Settings
-from bot.runtime import sms_senders
+from bot.runtime import provider_senders
 from bot.staff import routes as staff_routes
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
             raise NotMigrated("the database is not migrated: run `referral-bot migrate`")
         app.state.sessions = sessions = make_sessionmaker(engine)
-        senders: dict[str, Sender] = sms_senders(settings)
+        senders: dict[str, Sender] = provider_senders(settings)
         if settings.simulator_on:
             senders[Channel.SIMULATOR] = simulator.SimulatorSender()
         telegram: TelegramChannel | None = None

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.settings import Settings
 from flows.model import Reply
 from flows.discreet import cant_come_text, confirmed_text, forwarded_text
 from flows.replies import Answer, read_reply
@@ -17,7 +18,8 @@ from store.models import AppointmentStatus, CaseworkerNotice, Referral, User
 __all__ = ["answer_young_person"]
 
 
-async def answer_young_person(db: AsyncSession, referral: Referral, text: str, now: datetime) -> list[Reply]:
+async def answer_young_person(db: AsyncSession, settings: Settings, referral: Referral, text: str,
+                              now: datetime) -> list[Reply]:
     """Match the reply to the next unconfirmed session, record it, and tell the caseworker what they must see."""
     worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
     name = worker.name if worker else "your worker"
@@ -33,23 +35,27 @@ async def answer_young_person(db: AsyncSession, referral: Referral, text: str, n
         appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
         # "See you at 3pm, reply Y" after they said they can't come would be wrong: stop the rest.
         await cancel_pending_reminders(db, appointment.id, now)
-        await _notice(db, referral, appointment.id, "cant_come", text, now)
+        await _notice(db, settings, referral, appointment.id, "cant_come", text, now)
         await audit(db, "young person", "session_declined", now, referral.reference, f"session {appointment.id}")
         return [Reply(cant_come_text(name))]
-    await _notice(db, referral, appointment.id if appointment else None, "message", text, now)
+    await _notice(db, settings, referral, appointment.id if appointment else None, "message", text, now)
     await audit(db, "young person", "message_forwarded", now, referral.reference)
     return [Reply(forwarded_text(name))]
 
 
-async def _notice(db: AsyncSession, referral: Referral, appointment_id: int | None, kind: str, text: str,
-                  now: datetime) -> None:
+async def _notice(db: AsyncSession, settings: Settings, referral: Referral, appointment_id: int | None, kind: str,
+                  text: str, now: datetime) -> None:
     if referral.caseworker_id is None:
         return
     db.add(CaseworkerNotice(user_id=referral.caseworker_id, referral_id=referral.id, appointment_id=appointment_id,
                             kind=kind, text=text, at=now))
     worker = await db.get(User, referral.caseworker_id)
-    if worker is not None and worker.telegram_chat_id:
-        # The reference and what kind of message: what they said stays on the staff page.
-        what = "can't come to a session" if kind == "cant_come" else "sent you a message"
-        await enqueue(db, channel="telegram", to=worker.telegram_chat_id, purpose="caseworker_notice", now=now,
-                      body=f"The young person on {referral.reference} {what}. See your page.")
+    if worker is None:
+        return
+    # The reference and what kind of message: what they said stays on the staff page.
+    what = "can't come to a session" if kind == "cant_come" else "sent you a message"
+    body = f"The young person on {referral.reference} {what}. See your page."
+    if worker.telegram_chat_id:
+        await enqueue(db, channel="telegram", to=worker.telegram_chat_id, purpose="caseworker_notice", now=now, body=body)
+    elif settings.email_enabled:
+        await enqueue(db, channel="email", to=worker.email, purpose="caseworker_notice", now=now, body=body)

@@ -33,6 +33,19 @@ def channel_settings(database_url: str, twilio: Any, telegram: Any, **overrides:
     return load_settings(**(values | overrides))
 
 
+UNIT_INBOX = "unit@unit.example.org"
+MAIL_FROM = "referral-bot@unit.example.org"
+
+
+def email_settings(database_url: str, twilio: Any, telegram: Any, smtp: Any, **overrides: Any) -> Settings:
+    """The stand-ins' settings plus a mail server (the stand-in SMTP) and the unit's inbox."""
+    from fakes.smtp_server import PASSWORD, USERNAME
+
+    values = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none", "smtp_username": USERNAME,
+              "smtp_password": PASSWORD, "smtp_from": MAIL_FROM, "unit_email": UNIT_INBOX}
+    return channel_settings(database_url, twilio, telegram, **(values | overrides))
+
+
 class LiveApp:
     """The app served by uvicorn on 127.0.0.1, with its state (sessions, dispatcher) at hand."""
 

@@ -113,6 +113,14 @@ def env_for_cli(settings: Settings) -> dict[str, Any]:
 
 
 @pytest.fixture
+def fake_smtp() -> Iterator[Any]:
+    from fakes.smtp_server import FakeSmtp
+
+    with FakeSmtp() as fake:
+        yield fake
+
+
+@pytest.fixture
 def fake_twilio() -> Iterator[Any]:
     from fakes.twilio_api import FakeTwilio
 

@@ -107,3 +107,19 @@ async def test_a_database_failure_mid_message_gets_a_kind_retryable_answer(setti
     assert response.json()["replies"] == ["Sorry, something went wrong on our side and nothing was saved. "
                                           "Please send that again in a minute."]
     assert "Traceback" not in response.text
+
+
+def test_every_setting_is_in_env_example_with_a_comment() -> None:
+    from pathlib import Path
+
+    lines = (Path(__file__).parent.parent / ".env.example").read_text().splitlines()
+    documented = {line.split("=", 1)[0] for line in lines if line and not line.startswith("#") and "=" in line}
+    assert documented == {name.upper() for name in Settings.model_fields}
+    for number, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            block = []  # the lines above it, up to the blank line that starts its paragraph
+            for earlier in reversed(lines[:number]):
+                if not earlier:
+                    break
+                block.append(earlier)
+            assert any(earlier.startswith("#") for earlier in block), f"{line.split('=')[0]} has no comment above it"

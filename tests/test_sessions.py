@@ -235,6 +235,23 @@ async def test_the_caseworker_is_told_on_telegram_without_personal_details(
     assert told == [f"The young person on {reference} can't come to a session. See your page."]
 
 
+async def test_a_caseworker_without_telegram_is_told_by_email_without_personal_details(
+    clock: Any, database_url: str, fake_twilio: FakeTwilio, fake_telegram: Any, fake_smtp: Any
+) -> None:
+    from channels_support import email_settings, serve_live
+
+    async with serve_live(email_settings(database_url, fake_twilio, fake_telegram, fake_smtp, unit_email="")) as live:
+        reference = await allocated_referral(live, fake_twilio)
+        await book(live, reference, "2026-12-03 11:00")
+        await sms(live, fake_twilio, "can we meet somewhere else", "SMyp-mail-q-000000000000000000", YOUNG)
+        await live.dispatcher.run_once()
+    [mail] = fake_smtp.received
+    assert mail.rcpt_to == ["cas@unit.example.org"]
+    assert mail.message["Subject"] == f"[referral-bot] The young person on {reference} sent you a message"
+    assert "somewhere else" not in str(mail.message) and "Jaylen" not in str(mail.message)
+    assert fake_telegram.sent == []  # no chat id: email instead
+
+
 async def test_sessions_are_listed_with_their_reminders_from_the_command_line(
     clock: Any, live: LiveApp, fake_twilio: FakeTwilio, env_for_cli: dict[str, Any]
 ) -> None:
