@@ -34,6 +34,7 @@ from store.audit import audit
 from store.conversations import (
     count_attempt,
     sender_hash,
+    find_message,
     finish_message,
     forget_message_bodies,
     lock_conversation,
@@ -122,11 +123,11 @@ async def handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], s
     """Take one inbound message; `via_outbox` queues the replies for sending instead of returning only."""
     try:
         async with sessions() as db, db.begin():
-            stored = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
-                                         sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
-            if stored.status != InboundStatus.RECEIVED:
-                log.info("inbound duplicate message=%s", stored.id)
-                return Handled([_reply_from(r) for r in stored.replies or []])
+            earlier = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
+                                          sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
+            if earlier is not None and earlier.status != InboundStatus.RECEIVED:
+                log.info("inbound duplicate message=%s", earlier.id)
+                return Handled([_reply_from(r) for r in earlier.replies or []])
     except Exception as exc:
         raise NotStored(type(exc).__name__) from exc
     try:
@@ -156,8 +157,10 @@ async def process(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], 
 async def _process_once(inbound: Inbound, db: AsyncSession, settings: Settings, via_outbox: bool) -> Handled:
     conversation = await lock_conversation(db, inbound.channel, inbound.sender, inbound.received_at)
     # The conversation lock serialises this sender, so a racing duplicate has finished by now.
-    stored = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
-                                 sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
+    stored = await find_message(db, inbound.channel, inbound.message_id)
+    if stored is None:  # stored first, then gone: purged as too old before it could be processed
+        log.warning("inbound message gone before processing channel=%s", inbound.channel)
+        return Handled([])
     if stored.status != InboundStatus.RECEIVED:
         return Handled([_reply_from(r) for r in stored.replies or []])
 

@@ -22,6 +22,10 @@ def address_hash(channel: str, address: str) -> str:
 async def contact_for(db: AsyncSession, channel: str, address: str, now: datetime) -> Contact:
     """The contact for an address, created on first use."""
     digest = address_hash(channel, address)
+    # Nearly always there already: one statement then, not an insert that does nothing and a select.
+    existing = await _by_hash(db, channel, digest)
+    if existing is not None:
+        return existing
     insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
     await db.execute(
         insert(Contact)
@@ -29,7 +33,9 @@ async def contact_for(db: AsyncSession, channel: str, address: str, now: datetim
                 created_at=now, changed_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "address_hash"])
     )
-    return await _by_hash(db, channel, digest)
+    created = await _by_hash(db, channel, digest)
+    assert created is not None  # inserted, or inserted by a racing transaction just now
+    return created
 
 
 async def find_contact(db: AsyncSession, channel: str, address: str) -> Contact | None:
@@ -38,10 +44,10 @@ async def find_contact(db: AsyncSession, channel: str, address: str) -> Contact 
     return found.scalar_one_or_none()
 
 
-async def _by_hash(db: AsyncSession, channel: str, digest: str) -> Contact:
+async def _by_hash(db: AsyncSession, channel: str, digest: str) -> Contact | None:
     found = await db.execute(select(Contact).where(Contact.channel == channel, Contact.address_hash == digest)
                              .execution_options(populate_existing=True))
-    return found.scalar_one()
+    return found.scalar_one_or_none()
 
 
 async def set_opted_out(db: AsyncSession, contact: Contact, opted_out: bool, now: datetime) -> bool:

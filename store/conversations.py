@@ -28,6 +28,16 @@ def _insert(db: AsyncSession) -> Any:
 async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:
     """The sender's conversation, created if new, locked so their messages are handled one at a time."""
     digest = sender_hash(channel, sender)
+    # On PostgreSQL FOR UPDATE serialises one sender's messages; SQLite's BEGIN IMMEDIATE already has.
+    lock = (
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.sender_hash == digest)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    existing = (await db.execute(lock)).scalar_one_or_none()
+    if existing is not None:
+        return existing
     # Two first messages from one sender can arrive together: let the database pick one row.
     await db.execute(
         _insert(db)(Conversation)
@@ -35,28 +45,25 @@ async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: da
                 created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["channel", "sender_hash"])
     )
-    # On PostgreSQL FOR UPDATE serialises one sender's messages; SQLite's BEGIN IMMEDIATE already has.
-    found = await db.execute(
-        select(Conversation)
-        .where(Conversation.channel == channel, Conversation.sender_hash == digest)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return found.scalar_one()
+    return (await db.execute(lock)).scalar_one()
 
 
 async def store_inbound(db: AsyncSession, *, channel: str, provider_id: str, sender: str, body: str,
-                        received_at: datetime) -> InboundMessage:
-    """Keep a message the moment it arrives (once per provider id), before anything is done with it."""
-    await db.execute(
+                        received_at: datetime) -> InboundMessage | None:
+    """Keep a message the moment it arrives, before anything is done with it, once per provider id.
+
+    Returns None when it is new, and the copy stored before when the provider sent it again.
+    """
+    inserted = await db.execute(
         _insert(db)(InboundMessage)
         .values(channel=channel, provider_id=provider_id, sender=sender, body=body, received_at=received_at,
                 status=InboundStatus.RECEIVED, attempts=0, reply_segments=0)
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
+        .returning(InboundMessage.id)
     )
-    message = await find_message(db, channel, provider_id)
-    assert message is not None
-    return message
+    if inserted.scalar_one_or_none() is not None:
+        return None
+    return await find_message(db, channel, provider_id)
 
 
 async def find_message(db: AsyncSession, channel: str, provider_id: str) -> InboundMessage | None:

@@ -90,6 +90,20 @@ async def test_a_replayed_message_sid_returns_the_same_twiml_and_changes_nothing
     assert await _count(live, InboundMessage) == 3
 
 
+async def test_a_new_senders_first_texts_arriving_together_make_one_conversation_and_are_all_answered(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from store.models import Conversation
+
+    burst = await asyncio.gather(*(text_in(live, fake_twilio, "hi", _sid(20 + n)) for n in range(6)))
+    assert [status for status, _ in burst] == [200] * 6
+    assert all(replies for _, replies in burst)  # each answered, one after another
+    assert (await _count(live, Conversation), await _count(live, Contact), await _count(live, InboundMessage)) == (1, 1, 6)
+    async with live.sessions() as db:
+        statuses = (await db.execute(select(InboundMessage.status))).scalars().all()
+    assert set(statuses) == {"processed"}
+
+
 async def test_stop_silences_every_message_the_bot_would_start_and_start_reverses_it(
     live: LiveApp, fake_twilio: FakeTwilio
 ) -> None:
