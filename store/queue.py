@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.process import DECISION_DAYS, Status
 from store.models import Referral, ReferralEvent, User
 
-__all__ = ["QueueFilter", "QueuePage", "OPEN", "list_queue", "referral_history", "is_overdue", "FLAGS",
-           "boroughs_in_use"]
+__all__ = ["QueueFilter", "QueuePage", "OPEN", "list_queue", "referral_history", "is_overdue", "FLAGS"]
 
 OPEN = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
 FLAGS = ("safeguarding", "under_18", "more_info", "overdue")
@@ -78,10 +77,6 @@ async def referral_history(db: AsyncSession, referral_id: int) -> list[ReferralE
     found = await db.execute(select(ReferralEvent).where(ReferralEvent.referral_id == referral_id)
                              .order_by(ReferralEvent.at, ReferralEvent.id))
     return list(found.scalars())
-
-
-async def boroughs_in_use(db: AsyncSession) -> list[str]:
-    return list((await db.execute(select(Referral.borough).distinct().order_by(Referral.borough))).scalars())
 
 
 async def caseworker_of(db: AsyncSession, referral: Referral) -> User | None:

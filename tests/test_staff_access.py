@@ -71,6 +71,10 @@ async def test_unit_staff_see_the_queue_but_not_the_audit_log(
     assert PERSONAL["yp_first_name"] not in queue.text  # the queue shows no names
     assert (await client.get("/staff/audit")).status_code == 403
     assert (await client.get("/staff/users")).status_code == 403
+    # Every London borough can be filtered on; the referral (from Lambeth) shows under its own only.
+    assert queue.text.count("<option") >= 33 and "<option >Barking and Dagenham</option>" in queue.text
+    assert reference in (await client.get("/staff/queue", params={"borough": "Lambeth"})).text
+    assert reference not in (await client.get("/staff/queue", params={"borough": "Hackney"})).text
 
 
 async def test_a_form_without_the_csrf_token_is_refused(
