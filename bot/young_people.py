@@ -6,13 +6,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sessions import young_person_address
 from bot.settings import Settings
 from flows.model import Reply
-from flows.discreet import cant_come_text, confirmed_text, forwarded_text
+from flows.discreet import cant_come_text, confirmed_text, forwarded_text, saved_text
 from flows.replies import Answer, read_reply
 from store.appointments import cancel_pending_reminders, next_unanswered
 from store.audit import audit
-from store.outbox import enqueue
+from store.contacts import find_contact
+from store.outbox import enqueue, last_sent_purpose
 from store.models import AppointmentStatus, CaseworkerNotice, Referral, User
 
 __all__ = ["answer_young_person"]
@@ -24,6 +26,10 @@ async def answer_young_person(db: AsyncSession, settings: Settings, referral: Re
     worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
     name = worker.name if worker else "your worker"
     answer = read_reply(text)
+    if answer is Answer.CONFIRM and await _answers_first_contact(db, referral):
+        # "Reply Y to say you got this": a Y to that is not a Y to a session booked meanwhile.
+        await audit(db, "young person", "first_contact_acknowledged", now, referral.reference)
+        return [Reply(saved_text(name))]
     appointment = await next_unanswered(db, referral.id, now)
     if appointment is not None and answer is Answer.CONFIRM:
         appointment.status = AppointmentStatus.CONFIRMED
@@ -59,3 +65,11 @@ async def _notice(db: AsyncSession, settings: Settings, referral: Referral, appo
         await enqueue(db, channel="telegram", to=worker.telegram_chat_id, purpose="caseworker_notice", now=now, body=body)
     elif settings.email_enabled:
         await enqueue(db, channel="email", to=worker.email, purpose="caseworker_notice", now=now, body=body)
+
+
+async def _answers_first_contact(db: AsyncSession, referral: Referral) -> bool:
+    """Whether the last thing the young person was sent is the first message (save this number)."""
+    if referral.first_contact_at is None:
+        return False
+    contact = await find_contact(db, *young_person_address(referral))
+    return contact is not None and await last_sent_purpose(db, contact.id) == "first_contact"

@@ -14,7 +14,7 @@ from flows.reminders import ReminderKind
 from flows.text import MAX_SINGLE, gsm_safe, is_gsm7, plain, segment_count
 
 __all__ = ["DEFAULT_PLACE", "FORBIDDEN_WORDS", "check_discreet", "reminder_text", "first_contact_text",
-           "confirmed_text", "cant_come_text", "forwarded_text", "moved_text", "cancelled_text"]
+           "confirmed_text", "saved_text", "cant_come_text", "forwarded_text", "moved_text", "cancelled_text"]
 
 DEFAULT_PLACE = "the usual place"
 
@@ -162,6 +162,12 @@ def first_contact_text(young_name: str, worker_name: str) -> str:
 def confirmed_text(worker_name: str) -> str:
     """The answer to a Y."""
     return _fit(lambda _p, _y, worker: f"Thanks, that's confirmed. {worker} will see you then.",
+                "", "", _worker(worker_name))
+
+
+def saved_text(worker_name: str) -> str:
+    """The answer to a Y to the first message: the number is saved; no session is confirmed by it."""
+    return _fit(lambda _p, _y, worker: f"Thanks, got it. Speak soon, {worker}.",
                 "", "", _worker(worker_name))
 
 

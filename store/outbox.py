@@ -24,7 +24,7 @@ from store.contacts import contact_for
 from store.models import Contact, OutboundMessage, OutboundStatus
 
 __all__ = ["enqueue", "claim_due", "renew_claim", "next_due", "delivered_to", "mark_accepted", "mark_retry",
-           "mark_failed", "record_status", "Claimed", "RETRY_DELAYS", "STALE_SENDING"]
+           "mark_failed", "record_status", "last_sent_purpose", "Claimed", "RETRY_DELAYS", "STALE_SENDING"]
 
 # Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
 RETRY_DELAYS = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=2),
@@ -112,12 +112,15 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[i
         (OutboundMessage.status == OutboundStatus.PENDING)
         | ((OutboundMessage.status == OutboundStatus.SENDING) & (OutboundMessage.updated_at < now - stale_after))
     )
-    # One person's messages go out in order: nothing overtakes an earlier one still waiting to go.
+    # One person's messages go out in order: nothing overtakes an earlier one still waiting to go,
+    # whether due now or backing off after a failed try. One planned for later (tomorrow's reminder)
+    # is not waiting to go yet, and must not hold back what is due now.
     earlier = aliased(OutboundMessage)
     waiting_before = (
         select(earlier.id)
         .where(earlier.contact_id == OutboundMessage.contact_id, earlier.id < OutboundMessage.id,
-               earlier.status.in_((OutboundStatus.PENDING, OutboundStatus.SENDING)))
+               earlier.status.in_((OutboundStatus.PENDING, OutboundStatus.SENDING)),
+               (earlier.next_attempt_at <= now) | (earlier.attempts > 0))
         .exists()
     )
     query = (
@@ -234,3 +237,15 @@ async def delivered_to(db: AsyncSession, contact_id: int, after_id: int, limit: 
         .order_by(OutboundMessage.id).limit(limit)
     )
     return list(found.scalars())
+
+
+# Taken by the provider: the person may have read it.
+_GONE_OUT = (OutboundStatus.SENDING, OutboundStatus.QUEUED, OutboundStatus.SENT, OutboundStatus.DELIVERED)
+
+
+async def last_sent_purpose(db: AsyncSession, contact_id: int) -> str | None:
+    """What the latest message that went out to this contact was for ("reminder", "first_contact", ...)."""
+    return await db.scalar(select(OutboundMessage.purpose)
+                           .where(OutboundMessage.contact_id == contact_id, OutboundMessage.status.in_(_GONE_OUT))
+                           # When it was due, not when it was queued: tomorrow's reminder is queued first.
+                           .order_by(OutboundMessage.next_attempt_at.desc(), OutboundMessage.id.desc()).limit(1))

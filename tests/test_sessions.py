@@ -145,6 +145,14 @@ async def test_cancelling_a_session_cancels_its_reminders(clock: Any, live: Live
     assert len(fake_twilio.messages) == 1 and "not meeting" in fake_twilio.messages[0].body
     assert check_discreet(fake_twilio.messages[0].body) == []
 
+    # With another session still booked, its reminders planned for later don't hold the news back.
+    await book(live, reference, "2026-12-09 15:00")
+    later = await book(live, reference, "2026-12-16 15:00")
+    async with live.sessions() as db, db.begin():
+        await cancel_session(db, live.app.state.settings, later, CLI, datetime.now(UTC))
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == 2 and "not meeting Wed 16 Dec" in fake_twilio.messages[1].body
+
 
 async def test_a_reminder_due_while_the_dispatcher_was_down_is_missed_once_the_session_started(
     clock: Any, live: LiveApp, fake_twilio: FakeTwilio
@@ -182,6 +190,29 @@ async def test_the_first_contact_goes_only_when_the_caseworker_asks_and_only_onc
     with pytest.raises(Refused, match="already sent"):
         async with live.sessions() as db, db.begin():
             await send_first_contact(db, reference, CLI, datetime.now(UTC))
+
+
+async def test_a_y_to_the_first_message_is_not_taken_as_a_y_to_a_session_booked_meanwhile(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from flows.discreet import saved_text
+
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    async with live.sessions() as db, db.begin():
+        await send_first_contact(db, reference, CLI, datetime.now(UTC))
+    await live.dispatcher.run_once()
+    assert "save" in fake_twilio.messages[-1].body.lower()
+
+    assert await sms(live, fake_twilio, "Y", "SMyp-saved-y-0000000000000000000", YOUNG) == [saved_text("Cas Worker")]
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, session)).status == "scheduled"  # type: ignore[union-attr]
+
+    clock.move_to(london("2026-12-01 18:00:05"))  # the reminder goes; a Y now is about the session
+    await live.dispatcher.run_once()
+    assert await sms(live, fake_twilio, "Y", "SMyp-saved-y-1111111111111111111", YOUNG) == [confirmed_text("Cas Worker")]
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, session)).status == "confirmed"  # type: ignore[union-attr]
 
 
 async def test_a_time_the_clocks_skip_is_refused(live: LiveApp, fake_twilio: FakeTwilio) -> None:

@@ -19,6 +19,7 @@ from flows.discreet import (
     forwarded_text,
     moved_text,
     reminder_text,
+    saved_text,
 )
 from flows.reminders import (
     DEFAULT_OFFSETS,
@@ -352,6 +353,7 @@ TEMPLATES: dict[str, Template] = {
     ),
     "first contact": lambda young, worker, _place: first_contact_text(young, worker),
     "confirmed": lambda _young, worker, _place: confirmed_text(worker),
+    "number saved": lambda _young, worker, _place: saved_text(worker),
     "can't come": lambda _young, worker, _place: cant_come_text(worker),
     "forwarded": lambda _young, worker, _place: forwarded_text(worker),
     "moved": lambda young, worker, place: moved_text(young, worker, datetime(2025, 12, 31, 12, 30), place),
@@ -386,6 +388,7 @@ def test_the_time_is_written_on_a_12_hour_clock(hour: int, minute: int, clock: s
         (lambda: first_contact_text("Jay", "Sam"),
          "Hi Jay, it's Sam. This is my number for our meetups, please save it. Reply Y to say you got this."),
         (lambda: confirmed_text("Sam"), "Thanks, that's confirmed. Sam will see you then."),
+        (lambda: saved_text("Sam"), "Thanks, got it. Speak soon, Sam."),
         (lambda: cant_come_text("Sam"), "No problem, Sam will be in touch to find another time."),
         (lambda: forwarded_text("Sam"), "Thanks, I'll pass that to Sam."),
         (lambda: moved_text("Jay", "Sam", TUESDAY_3PM, "the usual place"),
