@@ -105,7 +105,7 @@ class SmsSender:
 
     async def send(self, message: Claimed) -> Result:
         to = f"whatsapp:{message.to}" if message.channel == "whatsapp" else message.to
-        if message.may_have_gone and not (message.last_error in REFUSED_OUTRIGHT and not message.reclaimed):
+        if message.may_have_gone and (message.reclaimed or message.last_error not in REFUSED_OUTRIGHT):
             try:
                 # The twilio client is synchronous (requests): keep it off the event loop.
                 found = await asyncio.to_thread(self._find_sent, to, message)

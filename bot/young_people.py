@@ -41,23 +41,20 @@ async def answer_young_person(db: AsyncSession, settings: Settings, referral: Re
         appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
         # "See you at 3pm, reply Y" after they said they can't come would be wrong: stop the rest.
         await cancel_pending_reminders(db, appointment.id, now)
-        await _notice(db, settings, referral, appointment.id, "cant_come", text, now)
+        await _notice(db, settings, referral, worker, appointment.id, "cant_come", text, now)
         await audit(db, "young person", "session_declined", now, referral.reference, f"session {appointment.id}")
         return [Reply(cant_come_text(name))]
-    await _notice(db, settings, referral, appointment.id if appointment else None, "message", text, now)
+    await _notice(db, settings, referral, worker, appointment.id if appointment else None, "message", text, now)
     await audit(db, "young person", "message_forwarded", now, referral.reference)
     return [Reply(forwarded_text(name))]
 
 
-async def _notice(db: AsyncSession, settings: Settings, referral: Referral, appointment_id: int | None, kind: str,
-                  text: str, now: datetime) -> None:
-    if referral.caseworker_id is None:
-        return
-    db.add(CaseworkerNotice(user_id=referral.caseworker_id, referral_id=referral.id, appointment_id=appointment_id,
-                            kind=kind, text=text, at=now))
-    worker = await db.get(User, referral.caseworker_id)
+async def _notice(db: AsyncSession, settings: Settings, referral: Referral, worker: User | None,
+                  appointment_id: int | None, kind: str, text: str, now: datetime) -> None:
     if worker is None:
         return
+    db.add(CaseworkerNotice(user_id=worker.id, referral_id=referral.id, appointment_id=appointment_id,
+                            kind=kind, text=text, at=now))
     # The reference and what kind of message: what they said stays on the staff page.
     what = "can't come to a session" if kind == "cant_come" else "sent you a message"
     body = f"The young person on {referral.reference} {what}. See your page."
