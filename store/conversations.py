@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.crypto import keyed_hash
 from store.models import Conversation, InboundMessage, InboundStatus
 
-__all__ = ["sender_hash", "lock_conversation", "store_inbound", "find_message", "finish_message",
+__all__ = ["sender_hash", "find_conversation", "lock_conversation", "store_inbound", "find_message", "finish_message",
            "forget_message_bodies", "pending_messages", "count_attempt"]
 
 
@@ -23,6 +23,13 @@ def sender_hash(channel: str, sender: str) -> str:
 
 def _insert(db: AsyncSession) -> Any:
     return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def find_conversation(db: AsyncSession, channel: str, sender: str) -> Conversation | None:
+    """The sender's conversation, if they ever wrote in; not locked."""
+    found = await db.execute(select(Conversation).where(Conversation.channel == channel,
+                                                        Conversation.sender_hash == sender_hash(channel, sender)))
+    return found.scalar_one_or_none()
 
 
 async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:
