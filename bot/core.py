@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.actions import notify_unit_of_alert, notify_unit_of_referral
+from bot.actions import REFERRER, act, notify_unit_of_alert, notify_unit_of_referral
 from bot.settings import Settings
 from bot.young_people import answer_young_person
 from flows.dialog import FINISHED as FINISHED_STATES
@@ -25,7 +25,7 @@ from flows.dialog import command_of, step
 from flows.keywords import Keyword, carrier_keyword
 from flows.model import Context, Draft, Reply, ReplyKind, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
-from flows.process import Action, Role, Status, decide
+from flows.process import Action, Refused
 from flows.questions import age_of
 from flows.text import segment_count
 from store.contacts import contact_for, set_blocked, set_opted_out
@@ -41,7 +41,7 @@ from store.conversations import (
     store_inbound,
 )
 from store.crypto import keyed_hash
-from store.models import InboundStatus, ReferralEvent, SafeguardingAlert
+from store.models import InboundStatus, SafeguardingAlert
 from store.outbox import enqueue
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out
 
@@ -232,23 +232,17 @@ async def _referrer_requests(inbound: Inbound, db: AsyncSession, settings: Setti
     draft_state = (conversation.draft or {}).get("state", "new")
     if awaited and draft_state in FINISHED_STATES and command_of(inbound.text) is None:
         conversation.awaiting_info_reference = None
-        if await attach_answer(db, awaited, inbound.text, inbound.received_at):
+        if await attach_answer(db, settings, awaited, inbound.text, inbound.received_at):
             return [Reply(info_received_text(awaited))], inbound.text
     return await _converse(inbound, db, settings, conversation)
 
 
-async def attach_answer(db: AsyncSession, reference: str, text: str, now: datetime) -> bool:
+async def attach_answer(db: AsyncSession, settings: Settings, reference: str, text: str, now: datetime) -> bool:
     """The referrer's answer to the unit's question: into the referral's history, and back to review."""
-    referral = await get_referral(db, reference)
-    if referral is None or referral.status != Status.MORE_INFO:
+    try:
+        await act(db, settings, reference, Action.INFO_RECEIVED, REFERRER, now, answer=text)
+    except Refused:  # gone, or no longer waiting for an answer
         return False
-    move = decide(Action.INFO_RECEIVED, referral.status, referral.reviewer, "referrer", Role.UNIT)
-    referral.status = move.after
-    referral.awaiting_info = False
-    referral.updated_at = now
-    db.add(ReferralEvent(referral_id=referral.id, at=now, actor="referrer", action=Action.INFO_RECEIVED.value,
-                         status_after=move.after.value, note=text))
-    await audit(db, "referrer", Action.INFO_RECEIVED.value, now, reference, f"{move.before.value} -> {move.after.value}")
     log.info("more information attached reference=%s", reference)
     return True
 
