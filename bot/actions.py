@@ -1,4 +1,5 @@
-"""The referral unit's actions, one implementation for the staff pages and the command line.
+"""The referral unit's actions, one implementation for the staff pages, the command line and the
+referrer's answer to the unit's question (which the core takes as an action by the referrer).
 
 Each action asks flows.process whether it is allowed, then changes the referral, writes its
 history and the audit log, and queues what the referrer must be told, in one transaction.
