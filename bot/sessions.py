@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import Actor
 from bot.settings import Settings
+from bot.simulator_addresses import simulated_young_person_sender
 from flows.process import Refused, Role
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
@@ -38,7 +39,7 @@ def young_person_address(referral: Referral) -> tuple[str, str]:
     """Where texts to the young person go: their mobile by SMS, or the simulator's young-person inbox."""
     number = referral.details["yp_mobile"]
     if referral.channel == "simulator":
-        return "simulator", f"young_person:{number.lstrip('+')}"
+        return "simulator", simulated_young_person_sender(number)
     return "sms", number
 
 
