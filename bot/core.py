@@ -51,7 +51,6 @@ __all__ = ["Channel", "Inbound", "Handled", "NotStored", "handle", "flow_context
 log = logging.getLogger("referral_bot.core")
 
 _ATTEMPTS = 5
-GIVE_UP_AFTER = 3
 
 
 class Channel(StrEnum):
@@ -130,17 +129,23 @@ async def handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], s
                 return Handled([_reply_from(r) for r in earlier.replies or []])
     except Exception as exc:
         raise NotStored(type(exc).__name__) from exc
-    try:
-        return await process(inbound, sessions, settings, via_outbox=via_outbox)
-    except Exception:
-        # Stored but not processed: recovery will try again later, a few times at most.
-        async with sessions() as db, db.begin():
-            await count_attempt(db, inbound.channel, inbound.message_id, GIVE_UP_AFTER)
-        raise
+    return await process(inbound, sessions, settings, via_outbox=via_outbox)
 
 
 async def process(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
                   *, via_outbox: bool) -> Handled:
+    """Answer a stored message; a failure counts against it (it is failed after a few) and is raised."""
+    try:
+        return await _process_retrying(inbound, sessions, settings, via_outbox)
+    except Exception:
+        # Stored but not processed: recovery will try again later, a few times at most.
+        async with sessions() as db, db.begin():
+            await count_attempt(db, inbound.channel, inbound.message_id)
+        raise
+
+
+async def _process_retrying(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                            via_outbox: bool) -> Handled:
     """Step the conversation for a stored message, in one transaction (retried whole on a collision)."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:

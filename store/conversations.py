@@ -14,7 +14,10 @@ from store.crypto import keyed_hash
 from store.models import Conversation, InboundMessage, InboundStatus
 
 __all__ = ["sender_hash", "find_conversation", "lock_conversation", "store_inbound", "find_message", "finish_message",
-           "forget_message_bodies", "pending_messages", "count_attempt"]
+           "forget_message_bodies", "pending_messages", "count_attempt", "GIVE_UP_AFTER"]
+
+# Failed this many times, a stored message is marked failed instead of being tried again and again.
+GIVE_UP_AFTER = 3
 
 
 def sender_hash(channel: str, sender: str) -> str:
@@ -111,11 +114,11 @@ async def pending_messages(db: AsyncSession, older_than: datetime, limit: int) -
     return list(found.scalars())
 
 
-async def count_attempt(db: AsyncSession, channel: str, provider_id: str, give_up_after: int) -> None:
-    """A processing attempt failed; after enough of them the message is marked failed, not retried."""
+async def count_attempt(db: AsyncSession, channel: str, provider_id: str) -> None:
+    """A processing attempt failed; after GIVE_UP_AFTER of them the message is marked failed, not retried."""
     message = await find_message(db, channel, provider_id)
     if message is None or message.status != InboundStatus.RECEIVED:
         return
     message.attempts += 1
-    if message.attempts >= give_up_after:
+    if message.attempts >= GIVE_UP_AFTER:
         message.status = InboundStatus.FAILED
