@@ -1,4 +1,5 @@
-"""The referral unit's actions, one implementation for the staff pages and the command line.
+"""The referral unit's actions, one implementation for the staff pages, the command line and the
+referrer's answer to the unit's question (which the core takes as an action by the referrer).
 
 Each action asks flows.process whether it is allowed, then changes the referral, writes its
 history and the audit log, and queues what the referrer must be told, in one transaction.
@@ -9,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
@@ -22,14 +22,15 @@ from flows.notices import (
     unit_alert_text,
     unit_notice_text,
 )
-from flows.process import Action, Refused, Role, Status, decide
+from flows.process import Action, Refused, Role, decide
 from store.audit import audit
-from store.conversations import sender_hash
-from store.models import Conversation, Referral, ReferralEvent
+from store.conversations import find_conversation
+from store.models import Referral, ReferralEvent
 from store.outbox import enqueue
+from store.referrals import lock_referral
 from store.users import get_user
 
-__all__ = ["Actor", "act", "notify_unit_of_referral", "notify_unit_of_alert"]
+__all__ = ["Actor", "REFERRER", "act", "notify_unit_of_referral", "notify_unit_of_alert"]
 
 
 @dataclass(frozen=True)
@@ -40,19 +41,20 @@ class Actor:
     role: Role
 
 
-async def _locked_referral(db: AsyncSession, reference: str) -> Referral:
-    found = await db.execute(select(Referral).where(Referral.reference == reference.strip().upper())
-                             .with_for_update())
-    referral = found.scalar_one_or_none()
-    if referral is None:
-        raise Refused(f"There is no referral {reference.strip().upper()}.")
-    return referral
+# The referrer answering the unit's question. flows.process knows them by this name and lets no
+# staff role take that action; the role here is never consulted.
+REFERRER = Actor("referrer", Role.UNIT)
 
 
 async def act(db: AsyncSession, settings: Settings, reference: str, action: Action, actor: Actor, now: datetime,
-              *, reason: str | None = None, question: str | None = None, caseworker: str | None = None) -> Referral:
-    """Take one action on a referral, or raise Refused saying why not."""
-    referral = await _locked_referral(db, reference)
+              *, reason: str | None = None, question: str | None = None, caseworker: str | None = None,
+              answer: str | None = None) -> Referral:
+    """Take one action on a referral, or raise Refused saying why not.
+
+    `reason` goes with DECLINE, `question` with REQUEST_INFO, `caseworker` (an email) with ALLOCATE,
+    and `answer` (the referrer's words, kept as sent) with INFO_RECEIVED.
+    """
+    referral = await lock_referral(db, reference)
     move = decide(action, referral.status, referral.reviewer, actor.name, actor.role)
     note: str | None = None
     if action is Action.DECLINE:
@@ -69,10 +71,11 @@ async def act(db: AsyncSession, settings: Settings, reference: str, action: Acti
             raise Refused("Please choose an active caseworker to allocate to.")
         referral.caseworker_id = worker.id
         note = worker.email
+    elif action is Action.INFO_RECEIVED:
+        note = answer
     referral.status = move.after
     referral.reviewer = move.reviewer
     referral.updated_at = now
-    referral.awaiting_info = move.after is Status.MORE_INFO
     if action in (Action.ACCEPT, Action.DECLINE):
         referral.decided_at = now
     if action is Action.CLOSE:
@@ -103,9 +106,7 @@ async def _tell_referrer(db: AsyncSession, settings: Settings, referral: Referra
 
 
 async def _await_answer(db: AsyncSession, referral: Referral) -> None:
-    digest = sender_hash(referral.channel, referral.origin_address or "")
-    conversation = (await db.execute(select(Conversation).where(Conversation.channel == referral.channel,
-                                                                Conversation.sender_hash == digest))).scalar_one_or_none()
+    conversation = await find_conversation(db, referral.channel, referral.origin_address or "")
     if conversation is not None:
         conversation.awaiting_info_reference = referral.reference
 

@@ -8,16 +8,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Accepted, Failed, Retry, Sender
 from flows.channels import PHONE_CHANNELS, Channel
 from flows.statuses import AppointmentStatus, OutboundStatus
 from store.contacts import set_blocked, set_opted_out
-from store.models import Appointment, Contact, OutboundMessage
+from store.models import Appointment
 from store.outbox import (STALE_SENDING, Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due,
-                          renew_claim)
+                          recipient_of, renew_claim, untried)
 
 __all__ = ["Dispatcher"]
 
@@ -59,10 +58,7 @@ class Dispatcher:
             if not await self.run_once(ids=remaining):
                 break
             async with self._sessions() as db:
-                waiting = await db.scalars(select(OutboundMessage.id).where(
-                    OutboundMessage.id.in_(remaining), OutboundMessage.status == OutboundStatus.PENDING,
-                    OutboundMessage.attempts == 0))
-                remaining = list(waiting)
+                remaining = await untried(db, remaining)
         if ids:
             self.kick()
 
@@ -132,8 +128,7 @@ class Dispatcher:
 
     async def _shut_out(self, db: AsyncSession, message: Claimed, now: datetime) -> None:
         """The provider says this recipient refuses messages: stop writing to them until they write to us."""
-        row = await db.get(OutboundMessage, message.id)
-        contact = await db.get(Contact, row.contact_id) if row else None
+        contact = await recipient_of(db, message.id)
         if contact is None:
             return
         if message.channel in PHONE_CHANNELS:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import GIVE_UP_AFTER, Inbound, process
+from bot.core import Inbound, process
 from bot.settings import Settings
 from flows.channels import Channel
-from store.conversations import count_attempt, pending_messages
+from store.conversations import pending_messages
 
 __all__ = ["recover_pending", "GRACE"]
 
@@ -33,10 +33,8 @@ async def recover_pending(sessions: async_sessionmaker[AsyncSession], settings: 
         try:
             await process(inbound, sessions, settings, via_outbox=inbound.channel != Channel.SIMULATOR)
             done += 1
-        except Exception:  # noqa: BLE001 - count it and move on; it is failed after a few tries
+        except Exception:  # noqa: BLE001 - process() counted it (it is failed after a few tries): move on
             log.exception("recovery failed message=%s", message.id)
-            async with sessions() as db, db.begin():
-                await count_attempt(db, message.channel, message.provider_id, GIVE_UP_AFTER)
     if done:
         log.info("recovered messages=%d", done)
     return done

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import Actor
 from bot.settings import Settings
+from bot.simulator_addresses import simulated_young_person_sender
 from flows.channels import Channel
 from flows.process import Refused, Role, Status
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
 from flows.statuses import AppointmentStatus
-from store.appointments import cancel_pending_reminders, get_appointment
+from store.appointments import appointments_for, cancel_pending_reminders, get_appointment
 from store.audit import audit
 from store.models import Appointment, Referral, ReferralEvent, User
 from store.outbox import enqueue
+from store.queue import caseworker_of
+from store.referrals import lock_referral
 
 __all__ = ["add_session", "move_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
            "can_text", "young_person_address"]
@@ -39,7 +41,7 @@ def young_person_address(referral: Referral) -> tuple[Channel, str]:
     """Where texts to the young person go: their mobile by SMS, or the simulator's young-person inbox."""
     number = referral.details["yp_mobile"]
     if referral.channel == Channel.SIMULATOR:
-        return Channel.SIMULATOR, f"young_person:{number.lstrip('+')}"
+        return Channel.SIMULATOR, simulated_young_person_sender(number)
     return Channel.SMS, number
 
 
@@ -50,10 +52,8 @@ def can_text(referral: Referral) -> bool:
 
 
 async def _referral_for(db: AsyncSession, reference: str, actor: Actor, user_id: int | None) -> Referral:
-    found = await db.execute(select(Referral).where(Referral.reference == reference.strip().upper()).with_for_update())
-    referral = found.scalar_one_or_none()
-    if referral is None:
-        raise Refused(f"There is no referral {reference.strip().upper()}.")
+    """The referral whose sessions are being arranged, locked; Refused unless this person may arrange them now."""
+    referral = await lock_referral(db, reference)
     if actor.role is Role.CASEWORKER and referral.caseworker_id != user_id:
         raise Refused("Only the young person's own caseworker can arrange their sessions.")
     if referral.status != Status.ALLOCATED:
@@ -89,7 +89,7 @@ async def add_session(db: AsyncSession, settings: Settings, reference: str, day:
 async def _plan(db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime) -> int:
     if referral.reminders_off or not can_text(referral):
         return 0
-    worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+    worker = await caseworker_of(db, referral)
     local_start = appointment.starts_at.astimezone(settings.tz)
     plans = plan_reminders(appointment.starts_at, parse_offsets(settings.reminder_offsets), settings.tz,
                            QuietHours.parse(settings.quiet_hours), now)
@@ -119,7 +119,7 @@ async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: i
     appointment.updated_at = now
     stopped = await cancel_pending_reminders(db, appointment.id, now)
     if stopped and not referral.reminders_off and can_text(referral):
-        worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+        worker = await caseworker_of(db, referral)
         body = cancelled_text(young_name(referral), worker_name(worker), appointment.starts_at.astimezone(settings.tz))
         channel, address = young_person_address(referral)
         await enqueue(db, channel=channel, to=address, body=body, purpose="session_cancelled",
@@ -154,7 +154,7 @@ async def move_session(db: AsyncSession, settings: Settings, appointment_id: int
     appointment.status, appointment.answer, appointment.answered_at = AppointmentStatus.SCHEDULED, None, None
     appointment.updated_at = now
     if not referral.reminders_off and can_text(referral):
-        worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+        worker = await caseworker_of(db, referral)
         channel, address = young_person_address(referral)
         body = moved_text(young_name(referral), worker_name(worker), starts_at.astimezone(settings.tz), place)
         await enqueue(db, channel=channel, to=address, body=body, purpose="session_moved", now=now,
@@ -175,7 +175,7 @@ async def send_first_contact(db: AsyncSession, reference: str, actor: Actor, now
         raise Refused("The referral does not say it is safe to text this young person.")
     if referral.first_contact_at is not None:
         raise Refused("The first message was already sent.")
-    worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
+    worker = await caseworker_of(db, referral)
     channel, address = young_person_address(referral)
     await enqueue(db, channel=channel, to=address, purpose="first_contact", now=now,
                   body=first_contact_text(young_name(referral), worker_name(worker)),
@@ -190,7 +190,6 @@ async def set_reminders(db: AsyncSession, reference: str, on: bool, actor: Actor
     referral = await _referral_for(db, reference, actor, user_id)
     referral.reminders_off = not on
     if not on:
-        upcoming = await db.execute(select(Appointment.id).where(Appointment.referral_id == referral.id))
-        for appointment_id in upcoming.scalars():
-            await cancel_pending_reminders(db, appointment_id, now)
+        for appointment in await appointments_for(db, referral.id):
+            await cancel_pending_reminders(db, appointment.id, now)
     await audit(db, actor.name, "reminders_on" if on else "reminders_off", now, referral.reference)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
@@ -18,6 +16,7 @@ from bot.delivery import Accepted, Result
 from bot.settings import Settings
 from flows.channels import Channel
 from flows.statuses import OutboundStatus
+from bot.simulator_addresses import SimulatorRole, simulator_sender
 from store.contacts import find_contact
 from store.outbox import Claimed, delivered_to
 
@@ -32,7 +31,7 @@ MAX_TEXT = 1600
 
 class SimulatorMessage(BaseModel):
     session: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    role: Literal["referrer", "young_person"] = "referrer"
+    role: SimulatorRole = "referrer"
     text: str = Field(max_length=MAX_TEXT)
     message_id: str | None = Field(default=None, min_length=1, max_length=128)
 
@@ -60,7 +59,7 @@ async def simulator_message(
     """Send one message as the chosen role and get the bot's replies."""
     inbound = Inbound(
         channel=Channel.SIMULATOR,
-        sender=f"{message.role}:{message.session}",
+        sender=simulator_sender(message.role, message.session),
         message_id=message.message_id or uuid.uuid4().hex,
         text=message.text,
         received_at=datetime.now(UTC),
@@ -80,12 +79,12 @@ class SimulatorSender:
 @router.get("/simulator/inbox")
 async def simulator_inbox(
     session: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
-    role: Literal["referrer", "young_person"] = "referrer",
+    role: SimulatorRole = "referrer",
     after: int = Query(default=0, ge=0),
     sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
 ) -> JSONResponse:
     """Messages the bot started to this session (a decision, a question from the unit), after `after`."""
     async with sessions() as db:
-        contact = await find_contact(db, Channel.SIMULATOR, f"{role}:{session}")
+        contact = await find_contact(db, Channel.SIMULATOR, simulator_sender(role, session))
         found = await delivered_to(db, contact.id, after) if contact else []
     return JSONResponse({"messages": [{"id": m.id, "text": m.body} for m in found]})

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sessions import young_person_address
+from bot.sessions import worker_name, young_person_address
 from bot.settings import Settings
 from flows.channels import Channel
 from flows.model import Reply
@@ -18,6 +18,7 @@ from store.audit import audit
 from store.contacts import find_contact
 from store.outbox import enqueue, last_sent_purpose
 from store.models import CaseworkerNotice, Referral, User
+from store.queue import caseworker_of
 
 __all__ = ["answer_young_person"]
 
@@ -25,8 +26,8 @@ __all__ = ["answer_young_person"]
 async def answer_young_person(db: AsyncSession, settings: Settings, referral: Referral, text: str,
                               now: datetime) -> list[Reply]:
     """Match the reply to the next unconfirmed session, record it, and tell the caseworker what they must see."""
-    worker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
-    name = worker.name if worker else "your worker"
+    worker = await caseworker_of(db, referral)
+    name = worker_name(worker)
     answer = read_reply(text)
     if answer is Answer.CONFIRM and await _answers_first_contact(db, referral):
         # "Reply Y to say you got this": a Y to that is not a Y to a session booked meanwhile.

@@ -15,8 +15,11 @@ from flows.statuses import InboundStatus
 from store.crypto import keyed_hash
 from store.models import Conversation, InboundMessage
 
-__all__ = ["sender_hash", "lock_conversation", "store_inbound", "find_message", "finish_message",
-           "forget_message_bodies", "pending_messages", "count_attempt"]
+__all__ = ["sender_hash", "find_conversation", "lock_conversation", "store_inbound", "find_message", "finish_message",
+           "forget_message_bodies", "pending_messages", "count_attempt", "GIVE_UP_AFTER"]
+
+# Failed this many times, a stored message is marked failed instead of being tried again and again.
+GIVE_UP_AFTER = 3
 
 
 def sender_hash(channel: Channel, sender: str) -> str:
@@ -25,6 +28,13 @@ def sender_hash(channel: Channel, sender: str) -> str:
 
 def _insert(db: AsyncSession) -> Any:
     return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def find_conversation(db: AsyncSession, channel: Channel, sender: str) -> Conversation | None:
+    """The sender's conversation, if they ever wrote in; not locked."""
+    found = await db.execute(select(Conversation).where(Conversation.channel == channel,
+                                                        Conversation.sender_hash == sender_hash(channel, sender)))
+    return found.scalar_one_or_none()
 
 
 async def lock_conversation(db: AsyncSession, channel: Channel, sender: str, now: datetime) -> Conversation:
@@ -106,11 +116,11 @@ async def pending_messages(db: AsyncSession, older_than: datetime, limit: int) -
     return list(found.scalars())
 
 
-async def count_attempt(db: AsyncSession, channel: Channel, provider_id: str, give_up_after: int) -> None:
-    """A processing attempt failed; after enough of them the message is marked failed, not retried."""
+async def count_attempt(db: AsyncSession, channel: Channel, provider_id: str) -> None:
+    """A processing attempt failed; after GIVE_UP_AFTER of them the message is marked failed, not retried."""
     message = await find_message(db, channel, provider_id)
     if message is None or message.status != InboundStatus.RECEIVED:
         return
     message.attempts += 1
-    if message.attempts >= give_up_after:
+    if message.attempts >= GIVE_UP_AFTER:
         message.status = InboundStatus.FAILED

@@ -87,7 +87,6 @@ class Referral(Base):
     origin_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     reviewer: Mapped[str | None] = mapped_column(String(254))
     caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    awaiting_info: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     yp_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -26,7 +26,8 @@ from store.contacts import contact_for
 from store.models import Contact, OutboundMessage
 
 __all__ = ["enqueue", "claim_due", "renew_claim", "next_due", "delivered_to", "mark_accepted", "mark_retry",
-           "mark_failed", "record_status", "last_sent_purpose", "Claimed", "RETRY_DELAYS", "STALE_SENDING"]
+           "mark_failed", "record_status", "last_sent_purpose", "untried", "recipient_of", "Claimed", "RETRY_DELAYS",
+           "STALE_SENDING"]
 
 # Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
 RETRY_DELAYS = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=2),
@@ -255,3 +256,16 @@ async def last_sent_purpose(db: AsyncSession, contact_id: int) -> str | None:
                            .where(OutboundMessage.contact_id == contact_id, OutboundMessage.status.in_(_GONE_OUT))
                            # When it was due, not when it was queued: tomorrow's reminder is queued first.
                            .order_by(OutboundMessage.next_attempt_at.desc(), OutboundMessage.id.desc()).limit(1))
+
+
+async def untried(db: AsyncSession, ids: Sequence[int]) -> list[int]:
+    """Of these messages, the ones still waiting for their first try."""
+    found = await db.scalars(select(OutboundMessage.id).where(
+        OutboundMessage.id.in_(ids), OutboundMessage.status == OutboundStatus.PENDING, OutboundMessage.attempts == 0))
+    return list(found)
+
+
+async def recipient_of(db: AsyncSession, message_id: int) -> Contact | None:
+    """Who a message was for."""
+    message = await db.get(OutboundMessage, message_id)
+    return await db.get(Contact, message.contact_id) if message else None

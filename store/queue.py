@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.process import DECISION_DAYS, Status
 from store.models import Referral, ReferralEvent, User
 
-__all__ = ["QueueFilter", "QueuePage", "OPEN", "list_queue", "referral_history", "is_overdue", "FLAGS"]
+__all__ = ["QueueFilter", "QueuePage", "OPEN", "list_queue", "referral_history", "is_overdue", "FLAGS", "caseworker_of"]
 
 OPEN = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
 FLAGS = ("safeguarding", "under_18", "more_info", "overdue")
@@ -80,4 +80,5 @@ async def referral_history(db: AsyncSession, referral_id: int) -> list[ReferralE
 
 
 async def caseworker_of(db: AsyncSession, referral: Referral) -> User | None:
+    """The caseworker the referral is allocated to, if any."""
     return await db.get(User, referral.caseworker_id) if referral.caseworker_id else None

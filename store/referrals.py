@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.channels import Channel
-from flows.process import Status
+from flows.process import Refused, Status
 from store.models import Referral, ScreenOut
 
 __all__ = ["REFERENCE_ALPHABET", "new_reference", "create_referral", "list_referrals", "get_referral",
-           "record_screen_out"]
+           "lock_referral", "record_screen_out"]
 
 # No 0/O or 1/I: references are read aloud and typed back from a phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -46,7 +46,7 @@ async def create_referral(
         reference=reference, status=Status.QUEUED, channel=channel, borough=borough, age=age,
         under_18=age < 18, urgency=urgency, safeguarding_flag=safeguarding_flag,
         referrer_hash=referrer_hash, details=details, created_at=now, updated_at=now,
-        origin_address=origin_address, origin_hash=origin_hash, awaiting_info=False, yp_phone_hash=yp_phone_hash,
+        origin_address=origin_address, origin_hash=origin_hash, yp_phone_hash=yp_phone_hash,
     )
     db.add(referral)
     await db.flush()
@@ -60,9 +60,21 @@ async def list_referrals(db: AsyncSession, status: str | None = None, limit: int
     return list((await db.execute(query)).scalars())
 
 
-async def get_referral(db: AsyncSession, reference: str) -> Referral | None:
-    found = await db.execute(select(Referral).where(Referral.reference == reference.strip().upper()))
-    return found.scalar_one_or_none()
+async def get_referral(db: AsyncSession, reference: str, *, lock: bool = False) -> Referral | None:
+    """A referral by its reference as typed (any case, stray spaces); `lock` holds it to change it."""
+    query = select(Referral).where(Referral.reference == reference.strip().upper())
+    if lock:
+        # Fresh from the row once the lock is ours, even if this session loaded the referral before it.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return (await db.execute(query)).scalar_one_or_none()
+
+
+async def lock_referral(db: AsyncSession, reference: str) -> Referral:
+    """The referral to change, locked until the transaction ends; Refused when there is none."""
+    referral = await get_referral(db, reference, lock=True)
+    if referral is None:
+        raise Refused(f"There is no referral {reference.strip().upper()}.")
+    return referral
 
 
 async def record_screen_out(db: AsyncSession, reason: str, channel: Channel, on: date) -> None:
