@@ -7,15 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import Channel, Inbound, handle
 from bot.delivery import Accepted, Result
-from bot.settings import Settings
+from bot.runtime import RuntimeDep
 from store.contacts import find_contact
 from store.models import OutboundStatus
 from store.outbox import Claimed, delivered_to
@@ -36,14 +35,6 @@ class SimulatorMessage(BaseModel):
     message_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessions
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 @router.get("/simulator", response_class=HTMLResponse)
 async def simulator_page(request: Request) -> HTMLResponse:
     """The chat page."""
@@ -51,11 +42,7 @@ async def simulator_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/simulator/message")
-async def simulator_message(
-    message: SimulatorMessage,
-    sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
-    settings: Settings = Depends(_settings),
-) -> JSONResponse:
+async def simulator_message(message: SimulatorMessage, runtime: RuntimeDep) -> JSONResponse:
     """Send one message as the chosen role and get the bot's replies."""
     inbound = Inbound(
         channel=Channel.SIMULATOR,
@@ -64,7 +51,7 @@ async def simulator_message(
         text=message.text,
         received_at=datetime.now(UTC),
     )
-    replies = (await handle(inbound, sessions, settings)).replies
+    replies = (await handle(inbound, runtime.sessions, runtime.settings)).replies
     return JSONResponse({"replies": [reply.text for reply in replies],
                          "choices": [list(reply.choices) for reply in replies]})
 
@@ -78,13 +65,13 @@ class SimulatorSender:
 
 @router.get("/simulator/inbox")
 async def simulator_inbox(
+    runtime: RuntimeDep,
     session: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
     role: Literal["referrer", "young_person"] = "referrer",
     after: int = Query(default=0, ge=0),
-    sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
 ) -> JSONResponse:
     """Messages the bot started to this session (a decision, a question from the unit), after `after`."""
-    async with sessions() as db:
+    async with runtime.sessions() as db:
         contact = await find_contact(db, Channel.SIMULATOR, f"{role}:{session}")
         found = await delivered_to(db, contact.id, after) if contact else []
     return JSONResponse({"messages": [{"id": m.id, "text": m.body} for m in found]})
