@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from fastapi import APIRouter, Depends, Query, Request
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import Inbound, handle
 from bot.delivery import Accepted, Result
+from bot.runtime import RuntimeDep
 from bot.settings import Settings
 from flows.channels import Channel
 from flows.statuses import OutboundStatus
@@ -36,14 +37,6 @@ class SimulatorMessage(BaseModel):
     message_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
-def _sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessions
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 @router.get("/simulator", response_class=HTMLResponse)
 async def simulator_page(request: Request) -> HTMLResponse:
     """The chat page."""
@@ -51,11 +44,7 @@ async def simulator_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/simulator/message")
-async def simulator_message(
-    message: SimulatorMessage,
-    sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
-    settings: Settings = Depends(_settings),
-) -> JSONResponse:
+async def simulator_message(message: SimulatorMessage, runtime: RuntimeDep) -> JSONResponse:
     """Send one message as the chosen role and get the bot's replies."""
     inbound = Inbound(
         channel=Channel.SIMULATOR,
@@ -64,7 +53,7 @@ async def simulator_message(
         text=message.text,
         received_at=datetime.now(UTC),
     )
-    replies = (await handle(inbound, sessions, settings)).replies
+    replies = (await handle(inbound, runtime.sessions, runtime.settings)).replies
     return JSONResponse({"replies": [reply.text for reply in replies],
                          "choices": [list(reply.choices) for reply in replies]})
 
@@ -78,13 +67,13 @@ class SimulatorSender:
 
 @router.get("/simulator/inbox")
 async def simulator_inbox(
+    runtime: RuntimeDep,
     session: str = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
     role: SimulatorRole = "referrer",
     after: int = Query(default=0, ge=0),
-    sessions: async_sessionmaker[AsyncSession] = Depends(_sessions),
 ) -> JSONResponse:
     """Messages the bot started to this session (a decision, a question from the unit), after `after`."""
-    async with sessions() as db:
+    async with runtime.sessions() as db:
         contact = await find_contact(db, Channel.SIMULATOR, simulator_sender(role, session))
         found = await delivered_to(db, contact.id, after) if contact else []
     return JSONResponse({"messages": [{"id": m.id, "text": m.body} for m in found]})

@@ -11,6 +11,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.core import Inbound, NotStored, handle
+from bot.runtime import RuntimeDep
 from bot.settings import Settings
 from bot.sms_sender import STATUS_PATH
 from flows.channels import Channel
@@ -45,9 +46,8 @@ async def _verified_form(request: Request, settings: Settings) -> dict[str, str]
     return params
 
 
-async def _twilio_request(request: Request) -> dict[str, str] | Response:
+async def _twilio_request(request: Request, settings: Settings) -> dict[str, str] | Response:
     """The form of a genuine Twilio request, or the response that refuses it."""
-    settings: Settings = request.app.state.settings
     if not settings.sms_enabled:
         return PlainTextResponse(NOT_CONFIGURED, status_code=503)
     params = await _verified_form(request, settings)
@@ -57,9 +57,9 @@ async def _twilio_request(request: Request) -> dict[str, str] | Response:
 
 
 @router.post(INBOUND_PATH)
-async def sms_inbound(request: Request) -> Response:
+async def sms_inbound(request: Request, runtime: RuntimeDep) -> Response:
     """A text from a phone: stored, handled by the core, answered in TwiML."""
-    params = await _twilio_request(request)
+    params = await _twilio_request(request, runtime.settings)
     if isinstance(params, Response):
         return params
     sender = params.get("From", "")
@@ -70,7 +70,7 @@ async def sms_inbound(request: Request) -> Response:
     inbound = Inbound(channel=channel, sender=sender.removeprefix(WHATSAPP_PREFIX), message_id=message_id,
                       text=params.get("Body", ""), received_at=datetime.now(UTC))
     try:
-        handled = await handle(inbound, request.app.state.sessions, request.app.state.settings)
+        handled = await handle(inbound, runtime.sessions, runtime.settings)
     except NotStored as exc:
         # Twilio does not send a failed webhook again, so the person must hear that their text was lost;
         # never to a STOP, which Twilio has acted on and answered itself.
@@ -90,14 +90,14 @@ def _twiml(texts: list[str]) -> Response:
 
 
 @router.post(STATUS_PATH)
-async def sms_status(request: Request) -> Response:
+async def sms_status(request: Request, runtime: RuntimeDep) -> Response:
     """Twilio's report on a message we sent: queued, sent, delivered, undelivered or failed."""
-    params = await _twilio_request(request)
+    params = await _twilio_request(request, runtime.settings)
     if isinstance(params, Response):
         return params
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
-    async with request.app.state.sessions() as db, db.begin():
+    async with runtime.sessions() as db, db.begin():
         known = await record_status(db, sid, status, params.get("ErrorCode") or None, datetime.now(UTC))
     if not known:
         log.warning("status callback for an unknown message")

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import (
     Bot,
     BotCommand,
@@ -23,12 +24,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.core import Inbound, NotStored, handle
 from bot.delivery import Accepted, Failed, Result, Retry
+from bot.dispatcher import Dispatcher
+from bot.runtime import RuntimeDep
 from bot.settings import Settings
 from flows.channels import Channel
 from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
-__all__ = ["router", "WEBHOOK_PATH", "TelegramChannel", "COMMANDS"]
+__all__ = ["router", "WEBHOOK_PATH", "TelegramSender", "TelegramChannel", "COMMANDS"]
 
 log = logging.getLogger("referral_bot.telegram")
 
@@ -80,8 +83,8 @@ def text_of(update: Update) -> tuple[int, str] | None:
     return message.chat.id, text
 
 
-class TelegramChannel:
-    """The bot, its sender and its inbound handling, for webhook or polling mode."""
+class TelegramSender:
+    """The bot itself: started and stopped with the process, set up with Telegram, and the outbox's sender."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -130,9 +133,23 @@ class TelegramChannel:
             return Failed(type(exc).__name__)
         return Accepted(str(sent.message_id), OutboundStatus.SENT)
 
-    async def inbound(self, data: dict[str, Any], request_app: Any) -> None:
+
+class TelegramChannel:
+    """Updates in (by webhook or polling), through the core, and the replies sent straight away.
+
+    Apart from the sender because the dispatcher needs the sender before this can be given the dispatcher.
+    """
+
+    def __init__(self, sender: TelegramSender, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher,
+                 settings: Settings) -> None:
+        self.sender = sender
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.settings = settings
+
+    async def inbound(self, data: dict[str, Any]) -> None:
         """Handle one update: through the core, replies into the outbox, sent straight away."""
-        update = Update.de_json(data, self.bot)
+        update = Update.de_json(data, self.sender.bot)
         if update is None:
             return
         if update.callback_query is not None:
@@ -146,23 +163,24 @@ class TelegramChannel:
         chat_id, text = found
         inbound = Inbound(channel=Channel.TELEGRAM, sender=str(chat_id), message_id=str(update.update_id),
                           text=text, received_at=datetime.now(UTC))
-        handled = await handle(inbound, request_app.state.sessions, self.settings, via_outbox=True)
-        await request_app.state.dispatcher.send_now(handled.outbox_ids)
+        handled = await handle(inbound, self.sessions, self.settings, via_outbox=True)
+        await self.dispatcher.send_now(handled.outbox_ids)
 
-    async def poll_forever(self, app: Any) -> None:
+    async def poll_forever(self) -> None:
         """Polling mode: long-poll getUpdates and handle each update once, in order."""
         offset: int | None = None
         while True:
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT_SECONDS,
-                                                     allowed_updates=["message", "edited_message", "callback_query"])
+                updates = await self.sender.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT_SECONDS,
+                    allowed_updates=["message", "edited_message", "callback_query"])
             except (TimedOut, NetworkError) as exc:
                 log.warning("telegram polling error=%s", type(exc).__name__)
                 await asyncio.sleep(2)
                 continue
             for update in updates:
                 try:
-                    await self.inbound(update.to_dict(), app)
+                    await self.inbound(update.to_dict())
                 except NotStored as exc:
                     # Not acknowledged, so Telegram keeps it: asked for again once the database is back.
                     log.error("telegram update not stored update=%s error=%s", update.update_id, exc)
@@ -174,10 +192,10 @@ class TelegramChannel:
 
 
 @router.post(WEBHOOK_PATH)
-async def telegram_webhook(request: Request) -> Response:
+async def telegram_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """Telegram's webhook: checked against our secret token, then handled like any message."""
-    settings: Settings = request.app.state.settings
-    channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
+    settings = runtime.settings
+    channel = runtime.telegram
     if channel is None:
         return PlainTextResponse(NOT_CONFIGURED, status_code=503)
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -191,5 +209,5 @@ async def telegram_webhook(request: Request) -> Response:
         return PlainTextResponse("Bad JSON", status_code=400)
     if not isinstance(data, dict) or "update_id" not in data:
         return PlainTextResponse("Not an update", status_code=400)
-    await channel.inbound(data, request.app)
+    await channel.inbound(data)
     return JSONResponse({})

@@ -8,11 +8,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
-
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,15 +23,15 @@ from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
 from bot.limits import BodySizeLimit
 from bot.recovery import recover_pending
+from bot.runtime import Runtime, RuntimeDep, provider_senders
 from bot.settings import Settings
-from bot.runtime import provider_senders
 from bot.staff import routes as staff_routes
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
 from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
-from bot.staff.routes import templates as staff_templates
+from bot.staff.pages import templates as staff_templates
 from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
-from bot.telegram import TelegramChannel
+from bot.telegram import TelegramChannel, TelegramSender
 from flows.channels import Channel
 from flows.messages import NOT_SAVED
 from store import crypto
@@ -41,7 +39,7 @@ from store.db import make_engine, make_sessionmaker
 from store.migrate import is_at_head
 from store.retention import purge_expired
 
-__all__ = ["create_app", "Sessions", "AppSettings", "maintain_forever"]
+__all__ = ["create_app", "maintain_forever"]
 
 log = logging.getLogger("referral_bot.web")
 
@@ -52,18 +50,6 @@ HEALTH_TIMEOUT_SECONDS = 3.0
 
 class NotMigrated(RuntimeError):
     """The database schema is behind the code."""
-
-
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessions
-
-
-def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
-AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings: Settings,
@@ -88,7 +74,7 @@ async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings:
         await asyncio.sleep(RECOVER_EVERY_SECONDS)
 
 
-async def _configure_telegram(channel: TelegramChannel) -> None:
+async def _configure_telegram(channel: TelegramSender) -> None:
     """Register the webhook and commands, retrying: Telegram being away must not stop the app."""
     for attempt in range(1, 6):
         try:
@@ -101,6 +87,8 @@ async def _configure_telegram(channel: TelegramChannel) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings; the database and keys are opened in the lifespan."""
+    cookie_signer = CookieSigner(settings.data_key_bytes())
+    login_throttle = LoginThrottle()  # for the app's lifetime, like the failures it counts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,26 +97,29 @@ def create_app(settings: Settings) -> FastAPI:
         if not await is_at_head(engine):
             await engine.dispose()
             raise NotMigrated("the database is not migrated: run `referral-bot migrate`")
-        app.state.sessions = sessions = make_sessionmaker(engine)
+        sessions = make_sessionmaker(engine)
         senders: dict[Channel, Sender] = provider_senders(settings)
         if settings.simulator_on:
             senders[Channel.SIMULATOR] = simulator.SimulatorSender()
-        telegram: TelegramChannel | None = None
+        telegram_sender: TelegramSender | None = None
         if settings.telegram_enabled:
-            telegram = TelegramChannel(settings)
-            await telegram.start()
-            senders[Channel.TELEGRAM] = telegram
-        app.state.telegram = telegram
-        app.state.dispatcher = dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds,
-                                                       timedelta(seconds=settings.outbox_stale_seconds))
+            telegram_sender = TelegramSender(settings)
+            await telegram_sender.start()
+            senders[Channel.TELEGRAM] = telegram_sender
+        dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds,
+                                timedelta(seconds=settings.outbox_stale_seconds))
+        telegram = (TelegramChannel(telegram_sender, sessions, dispatcher, settings)
+                    if telegram_sender is not None else None)
+        app.state.runtime = Runtime(settings=settings, sessions=sessions, dispatcher=dispatcher, telegram=telegram,
+                                    cookie_signer=cookie_signer, login_throttle=login_throttle)
         tasks = [
             asyncio.create_task(maintain_forever(sessions, settings, dispatcher)),
             asyncio.create_task(dispatcher.run_forever()),
         ]
         if telegram is not None:
-            tasks.append(asyncio.create_task(_configure_telegram(telegram)))
+            tasks.append(asyncio.create_task(_configure_telegram(telegram.sender)))
             if settings.telegram_mode == "polling":
-                tasks.append(asyncio.create_task(telegram.poll_forever(app)))
+                tasks.append(asyncio.create_task(telegram.poll_forever()))
         try:
             yield
         finally:
@@ -137,14 +128,11 @@ def create_app(settings: Settings) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if telegram is not None:
-                await telegram.stop()
+            if telegram_sender is not None:
+                await telegram_sender.stop()
             await engine.dispose()
 
     app = FastAPI(title="referral-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.settings = settings
-    app.state.cookie_signer = CookieSigner(settings.data_key_bytes())
-    app.state.login_throttle = LoginThrottle()
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -180,10 +168,10 @@ def create_app(settings: Settings) -> FastAPI:
         return JSONResponse({"error": NOT_SAVED, "replies": [NOT_SAVED]}, status_code=503)
 
     @app.get("/healthz")
-    async def healthz(sessions: Sessions) -> JSONResponse:
+    async def healthz(runtime: RuntimeDep) -> JSONResponse:
         """200 when the database answers, 503 when it does not."""
         try:
-            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), sessions() as db:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), runtime.sessions() as db:
                 await db.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any failure to reach the database is "unhealthy"
             log.warning("health check: database unavailable")

@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.dispatcher import Dispatcher
+from bot.runtime import runtime_of
 from bot.settings import Settings, load_settings
 from bot.web import create_app
 from support import TEST_KEY
@@ -56,11 +58,15 @@ class LiveApp:
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return self.app.state.sessions
+        return runtime_of(self.app).sessions
 
     @property
-    def dispatcher(self) -> Any:
-        return self.app.state.dispatcher
+    def dispatcher(self) -> Dispatcher:
+        return runtime_of(self.app).dispatcher
+
+    @property
+    def settings(self) -> Settings:
+        return runtime_of(self.app).settings
 
 
 @contextlib.asynccontextmanager

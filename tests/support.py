@@ -125,14 +125,20 @@ async def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> CliRe
 
 @contextlib.asynccontextmanager
 async def database_away(app: Any) -> AsyncIterator[None]:
-    """The app's database gone from under it (pointed at a port nobody listens on), then back."""
-    from store.db import make_engine, make_sessionmaker
+    """The app's database gone from under it (pointed at a port nobody listens on), then back.
 
-    working = app.state.sessions
+    The app's one session factory is re-pointed, so every part holding it (routes, the Telegram adapter)
+    loses the database at once.
+    """
+    from bot.runtime import runtime_of
+    from store.db import make_engine
+
+    sessions = runtime_of(app).sessions
+    working = sessions.kw["bind"]
     dead = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/none", pool_pre_ping=False)
-    app.state.sessions = make_sessionmaker(dead)
+    sessions.configure(bind=dead)
     try:
         yield
     finally:
-        app.state.sessions = working
+        sessions.configure(bind=working)
         await dead.dispose()

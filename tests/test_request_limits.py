@@ -43,7 +43,7 @@ async def test_a_body_without_a_length_is_cut_off_once_it_passes_the_limit(live:
         for _ in range(64):  # 4 MiB in all, streamed with no Content-Length
             yield b"a" * 65536
 
-    secret = live.app.state.settings.telegram_webhook_secret.get_secret_value()  # past the check that needs no body
+    secret = live.settings.telegram_webhook_secret.get_secret_value()  # past the check that needs no body
     headers = {"content-type": "application/x-www-form-urlencoded", "x-telegram-bot-api-secret-token": secret}
     response = await live.http.post(route, content=endless(), headers=headers)
     assert response.status_code == 413

@@ -52,7 +52,7 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
         replies = await sms(live, twilio, text, f"SMref{n:029d}", REFERRER)
     reference = replies[0].split("Referral ", 1)[1].split(" ", 1)[0]
     await make_user(live.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
-    settings = live.app.state.settings
+    settings = live.settings
     async with live.sessions() as db, db.begin():
         for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}), (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
             await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
@@ -64,7 +64,7 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
 async def book(live: LiveApp, reference: str, when: str, place: str = "the usual place") -> int:
     moment = datetime.fromisoformat(when)
     async with live.sessions() as db, db.begin():
-        appointment = await add_session(db, live.app.state.settings, reference, moment.date(), moment.time(), place, CLI,
+        appointment = await add_session(db, live.settings, reference, moment.date(), moment.time(), place, CLI,
                                         datetime.now(UTC))
     return appointment.id
 
@@ -139,7 +139,7 @@ async def test_cancelling_a_session_cancels_its_reminders(clock: Any, live: Live
     reference = await allocated_referral(live, fake_twilio)
     session = await book(live, reference, "2026-12-02 15:00")
     async with live.sessions() as db, db.begin():
-        await cancel_session(db, live.app.state.settings, session, CLI, datetime.now(UTC))
+        await cancel_session(db, live.settings, session, CLI, datetime.now(UTC))
     assert {r.status for r in await reminders(live, session)} == {"cancelled"}
     await live.dispatcher.run_once()
     assert len(fake_twilio.messages) == 1 and "not meeting" in fake_twilio.messages[0].body
@@ -149,7 +149,7 @@ async def test_cancelling_a_session_cancels_its_reminders(clock: Any, live: Live
     await book(live, reference, "2026-12-09 15:00")
     later = await book(live, reference, "2026-12-16 15:00")
     async with live.sessions() as db, db.begin():
-        await cancel_session(db, live.app.state.settings, later, CLI, datetime.now(UTC))
+        await cancel_session(db, live.settings, later, CLI, datetime.now(UTC))
     await live.dispatcher.run_once()
     assert len(fake_twilio.messages) == 2 and "not meeting Wed 16 Dec" in fake_twilio.messages[1].body
 
@@ -220,7 +220,7 @@ async def test_a_time_the_clocks_skip_is_refused(live: LiveApp, fake_twilio: Fak
         reference = await allocated_referral(live, fake_twilio)
         with pytest.raises(Refused, match="doesn't exist"):
             async with live.sessions() as db, db.begin():
-                await add_session(db, live.app.state.settings, reference, date(2027, 3, 28), time(1, 30), "the usual place",
+                await add_session(db, live.settings, reference, date(2027, 3, 28), time(1, 30), "the usual place",
                                   CLI, datetime.now(UTC))
 
 
@@ -291,7 +291,7 @@ async def test_sessions_are_listed_with_their_reminders_from_the_command_line(
     from support import run_cli
 
     reference = await allocated_referral(live, fake_twilio)
-    env = {**env_for_cli, "DATABASE_URL": live.app.state.settings.database_url}
+    env = {**env_for_cli, "DATABASE_URL": live.settings.database_url}
     added = await run_cli(env, "sessions", "add", reference, "--at", "2026-12-04 16:30", "--place", "the usual place")
     assert added.returncode == 0, added.stderr
     listed = await run_cli(env, "sessions", "list", reference, "--json")
@@ -313,7 +313,7 @@ async def test_moving_a_session_replaces_its_reminders_and_tells_the_young_perso
     session = await book(live, reference, "2026-12-02 15:00")
     await sms(live, fake_twilio, "Y", "SMyp-move-y-000000000000000000", YOUNG)
     async with live.sessions() as db, db.begin():
-        await move_session(db, live.app.state.settings, session, date(2026, 12, 4), time(16, 0), "", CLI,
+        await move_session(db, live.settings, session, date(2026, 12, 4), time(16, 0), "", CLI,
                            datetime.now(UTC))
     statuses = [(r.planned_for, r.status, r.next_attempt_at) for r in await reminders(live, session)]
     assert ("1d@18:00", "cancelled", london("2026-12-01 18:00").astimezone(UTC)) in statuses

@@ -254,14 +254,14 @@ async def test_a_message_stored_but_never_processed_is_recovered_and_answered_by
     async with live.sessions() as db, db.begin():
         await store_inbound(db, channel="sms", provider_id=_sid(90), sender=REFERRER, body="hi",
                             received_at=datetime.now(UTC) - timedelta(minutes=5))
-    assert await recover_pending(live.sessions, live.app.state.settings) == 1
+    assert await recover_pending(live.sessions, live.settings) == 1
     live.dispatcher.kick()
     await eventually(lambda: len(fake_twilio.messages) == 2)
     assert fake_twilio.messages[0].body.startswith("Referral line") and fake_twilio.messages[0].to == REFERRER
     assert fake_twilio.messages[1].body.startswith("What is the young person's date of birth?")
     # Twilio retrying the same message later changes nothing and answers the same.
     assert (await text_in(live, fake_twilio, "hi", _sid(90)))[1] == [m.body for m in fake_twilio.messages]
-    assert await recover_pending(live.sessions, live.app.state.settings) == 0
+    assert await recover_pending(live.sessions, live.settings) == 0
 
 
 async def test_status_tells_a_referrer_about_their_own_referral_only(live: LiveApp, fake_twilio: FakeTwilio) -> None:
@@ -332,7 +332,7 @@ async def test_a_text_stored_but_not_processed_gets_no_error_and_is_answered_onc
         async with live.sessions() as db, db.begin():
             await db.execute(text("ALTER TABLE conversations_away RENAME TO conversations"))
     later = datetime.now(UTC) + timedelta(minutes=2)  # past the grace given to a request still under way
-    assert await recover_pending(live.sessions, live.app.state.settings, now=later) == 1
+    assert await recover_pending(live.sessions, live.settings, now=later) == 1
     live.dispatcher.kick()
     await eventually(lambda: len(fake_twilio.messages) == 2)
     assert fake_twilio.messages[0].body.startswith("Referral line") and fake_twilio.messages[0].to == REFERRER

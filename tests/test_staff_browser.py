@@ -176,7 +176,7 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
     async with site.sessions() as db, db.begin():
         for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}),
                               (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
-            await act(db, site.app.state.settings, reference, action, Actor("cli", Role.ADMIN), datetime.now(UTC), **extra)
+            await act(db, site.settings, reference, action, Actor("cli", Role.ADMIN), datetime.now(UTC), **extra)
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await log_in(page, site, "cas@unit.example.org")
     await page.get_by_role("link", name=reference).click()

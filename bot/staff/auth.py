@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from bot.staff.security import SESSION_COOKIE, CookieSigner
+from bot.staff.security import CookieSigner
 from flows.process import Role
 from store.models import StaffSession, User
 from store.users import session_user
 
-__all__ = ["Staff", "LoginRequired", "PasswordChangeRequired", "Forbidden", "current_staff", "require"]
+__all__ = ["Staff", "LoginRequired", "PasswordChangeRequired", "Forbidden", "staff_for_cookie"]
 
 
 class LoginRequired(Exception):
@@ -49,11 +48,12 @@ class Staff:
         return self.session.csrf_token
 
 
-async def current_staff(request: Request, db: AsyncSession, *, allow_password_change: bool = False) -> Staff:
-    """The staff member behind this request's cookie, or LoginRequired."""
-    settings: Settings = request.app.state.settings
-    signer: CookieSigner = request.app.state.cookie_signer
-    token = signer.unsign(request.cookies.get(SESSION_COOKIE))
+async def staff_for_cookie(db: AsyncSession, cookie: str | None, signer: CookieSigner, settings: Settings) -> Staff:
+    """The staff member behind a session cookie (touching their session), or LoginRequired.
+
+    Someone still on a one-time password is returned too: what they may do is the caller's decision.
+    """
+    token = signer.unsign(cookie)
     if token is None:
         raise LoginRequired()
     found = await session_user(db, token, datetime.now(UTC), timedelta(minutes=settings.staff_idle_minutes),
@@ -61,11 +61,4 @@ async def current_staff(request: Request, db: AsyncSession, *, allow_password_ch
     if found is None:
         raise LoginRequired()
     session, user = found
-    if user.must_change_password and not allow_password_change:
-        raise PasswordChangeRequired()
     return Staff(user, session)
-
-
-def require(staff: Staff, *roles: Role) -> None:
-    if staff.role not in roles:
-        raise Forbidden()

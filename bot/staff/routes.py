@@ -1,41 +1,28 @@
-"""The staff pages. Every page needs a session; every form carries a CSRF token; every view is audited."""
+"""The staff pages. Every page names the roles it serves; every form carries a CSRF token; every view is audited."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import Actor, act
-from bot.settings import Settings
-from bot.staff.auth import Forbidden, Staff, current_staff, require
+from bot.runtime import Runtime, RuntimeDep
+from bot.staff.deps import AdminStaff, AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
+from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
-from flows.notices import DECLINE_REASONS, MAX_QUESTION
-from flows.process import DECISION_DAYS, Action, Refused, Role, Status, allowed_actions
-from flows.questions import SECTIONS
+from flows.process import DECISION_DAYS, Action, Refused, Role, Status
 from store.audit import audit, audit_entries
-from store.queue import FLAGS, QueueFilter, is_overdue, list_queue, referral_history
-from bot.sessions import can_text
-from flows.discreet import DEFAULT_PLACE
-from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
-from store.referrals import get_referral
-from store.models import User
-from store.users import UserError, caseworkers, check_login, end_session, list_users, set_password, start_session
+from store.queue import FLAGS, QueueFilter, is_overdue, list_queue
+from store.users import UserError, check_login, end_session, list_users, set_password, start_session
 
 __all__ = ["router", "templates"]
 
 router = APIRouter(prefix="/staff")
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
-UNIT = (Role.UNIT, Role.ADMIN)
 # Every London borough, not the ones in use: finding those meant reading every referral on each view.
 QUEUE_BOROUGHS = sorted(BOROUGHS)
 ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST_INFO: "Ask for more information",
@@ -43,127 +30,97 @@ ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST
 templates.env.globals.update(Status=Status, action_names=ACTION_NAMES)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-def _page(request: Request, name: str, staff: Staff | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    tz = _settings(request).tz
-    return templates.TemplateResponse(request, f"staff/{name}", {"staff": staff, "tz": tz, "now": _now(), **context},
-                                      status_code=status_code)
-
-
-def _secure(request: Request) -> bool:
-    return _settings(request).public_base_url.startswith("https://")
+def _secure(runtime: Runtime) -> bool:
+    return runtime.settings.public_base_url.startswith("https://")
 
 
 async def _form(request: Request) -> dict[str, str]:
     return {key: str(value) for key, value in (await request.form()).items()}
 
 
-def _check_csrf(form: dict[str, str], staff: Staff) -> None:
-    if not same_token(form.get("csrf"), staff.csrf):
-        raise Forbidden()
-
-
 # --- logging in and out ------------------------------------------------------------------------
 
 
 @router.get("/login")
-async def login_page(request: Request) -> HTMLResponse:
+async def login_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     token = new_token()
-    response = _page(request, "login.html", None, csrf=token, error=None)
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/staff")
+    response = render(request, "login.html", None, csrf=token, error=None)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(runtime), path="/staff")
     return response
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, runtime: RuntimeDep) -> Response:
     form = await _form(request)
     address = request.client.host if request.client else "unknown"
-    throttle = request.app.state.login_throttle
+    throttle = runtime.login_throttle
     if not same_token(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
-        return _login_error(request, "This form had expired. Please try again.", 403)
+        return _login_error(request, runtime, "This form had expired. Please try again.", 403)
     if throttle.blocked(address):
-        return _login_error(request, "Too many failed attempts from here. Please wait a few minutes.", 429)
+        return _login_error(request, runtime, "Too many failed attempts from here. Please wait a few minutes.", 429)
     email = form.get("email", "").strip().lower()
-    async with request.app.state.sessions() as db, db.begin():
-        result = await check_login(db, email, form.get("password", ""), _now())
+    # Its own transaction rather than Db: an expired form or a throttled address is refused before the database.
+    async with runtime.sessions() as db, db.begin():
+        result = await check_login(db, email, form.get("password", ""), now())
         if result.user is None:
             throttle.failed(address)
-            await audit(db, email[:254] or "unknown", "login_failed", _now(), detail="locked" if result.locked else "")
+            await audit(db, email[:254] or "unknown", "login_failed", now(), detail="locked" if result.locked else "")
             if result.locked:
-                return _login_error(request, "This account is locked for 15 minutes after repeated failed "
+                return _login_error(request, runtime, "This account is locked for 15 minutes after repeated failed "
                                     "attempts. Ask an admin if you need in sooner.", 423)
-            return _login_error(request, "That email and password don't match an account.", 401)
-        token, _ = await start_session(db, result.user, _now())
-        await audit(db, result.user.email, "login", _now())
+            return _login_error(request, runtime, "That email and password don't match an account.", 401)
+        token, _ = await start_session(db, result.user, now())
+        await audit(db, result.user.email, "login", now())
         target = "/staff/password" if result.user.must_change_password else "/staff"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, request.app.state.cookie_signer.sign(token), httponly=True,
-                        samesite="strict", secure=_secure(request), path="/staff")
+    response.set_cookie(SESSION_COOKIE, runtime.cookie_signer.sign(token), httponly=True,
+                        samesite="strict", secure=_secure(runtime), path="/staff")
     response.delete_cookie(LOGIN_COOKIE, path="/staff")
     return response
 
 
-def _login_error(request: Request, message: str, status_code: int) -> HTMLResponse:
+def _login_error(request: Request, runtime: Runtime, message: str, status_code: int) -> HTMLResponse:
     token = new_token()
-    response = _page(request, "login.html", None, status_code=status_code, csrf=token, error=message)
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/staff")
+    response = render(request, "login.html", None, status_code=status_code, csrf=token, error=message)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(runtime), path="/staff")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    form = await _form(request)
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db, allow_password_change=True)
-        _check_csrf(form, staff)
-        await end_session(db, staff.session, _now())
-        await audit(db, staff.name, "logout", _now())
+async def logout(db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
+    await end_session(db, staff.session, now())
+    await audit(db, staff.name, "logout", now())
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/staff")
     return response
 
 
 @router.get("/password")
-async def password_page(request: Request) -> HTMLResponse:
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db, allow_password_change=True)
-    return _page(request, "password.html", staff, error=None)
+async def password_page(request: Request, staff: PasswordChangeStaff) -> HTMLResponse:
+    return render(request, "password.html", staff, error=None)
 
 
 @router.post("/password")
-async def change_password(request: Request) -> Response:
-    form = await _form(request)
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db, allow_password_change=True)
-        _check_csrf(form, staff)
-        error = None
-        if form.get("new", "") != form.get("again", ""):
-            error = "The two new passwords are different."
-        else:
-            try:
-                await set_password(db, staff.user, form.get("new", ""))
-            except UserError as exc:
-                error = str(exc)
-        if error is None:
-            await audit(db, staff.name, "password_changed", _now())
-            return RedirectResponse("/staff", status_code=303)
-    return _page(request, "password.html", staff, status_code=400, error=error)
+async def change_password(request: Request, db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
+    error = None
+    if form.get("new", "") != form.get("again", ""):
+        error = "The two new passwords are different."
+    else:
+        try:
+            await set_password(db, staff.user, form.get("new", ""))
+        except UserError as exc:
+            error = str(exc)
+    if error is None:
+        await audit(db, staff.name, "password_changed", now())
+        return RedirectResponse("/staff", status_code=303)
+    return render(request, "password.html", staff, status_code=400, error=error)
 
 
 # --- the queue ---------------------------------------------------------------------------------
 
 
 @router.get("")
-async def home(request: Request) -> Response:
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
+async def home(staff: AnyStaff) -> Response:
     return RedirectResponse("/staff/mine" if staff.role is Role.CASEWORKER else "/staff/queue", status_code=303)
 
 
@@ -177,21 +134,18 @@ def _filters(request: Request) -> QueueFilter:
 
 
 @router.get("/queue")
-async def queue(request: Request) -> HTMLResponse:
+async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
     filters = _filters(request)
     try:
         page = int(request.query_params.get("page", "1"))
     except ValueError:
         page = 1
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        require(staff, *UNIT)
-        result = await list_queue(db, filters, _now(), page)
-        await audit(db, staff.name, "view_queue", _now(), detail=_describe(filters, result.page))
+    result = await list_queue(db, filters, now(), page)
+    await audit(db, staff.name, "view_queue", now(), detail=_describe(filters, result.page))
     query = {k: v for k, v in (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag)) if v}
-    return _page(request, "queue.html", staff, page=result, filters=filters, boroughs=QUEUE_BOROUGHS, flags=FLAGS,
-                 overdue=lambda r: is_overdue(r, _now()), days=lambda r: (_now() - r.created_at).days,
-                 query=urlencode(query), decision_days=DECISION_DAYS)
+    return render(request, "queue.html", staff, page=result, filters=filters, boroughs=QUEUE_BOROUGHS, flags=FLAGS,
+                  overdue=lambda r: is_overdue(r, now()), days=lambda r: (now() - r.created_at).days,
+                  query=urlencode(query), decision_days=DECISION_DAYS)
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
@@ -200,37 +154,31 @@ def _describe(filters: QueueFilter, page: int) -> str:
 
 
 @router.get("/mine")
-async def my_young_people(request: Request) -> HTMLResponse:
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        require(staff, Role.CASEWORKER)
-        result = await list_queue(db, QueueFilter(status="all", caseworker_id=staff.user.id), _now(), 1)
-        await audit(db, staff.name, "view_allocations", _now())
-    return _page(request, "mine.html", staff, referrals=result.referrals)
+async def my_young_people(request: Request, db: Db, staff: CaseworkerStaff) -> HTMLResponse:
+    result = await list_queue(db, QueueFilter(status="all", caseworker_id=staff.user.id), now(), 1)
+    await audit(db, staff.name, "view_allocations", now())
+    return render(request, "mine.html", staff, referrals=result.referrals)
 
 
 @router.get("/export.csv")
-async def export(request: Request) -> Response:
+async def export(request: Request, db: Db, staff: UnitStaff) -> Response:
     filters = _filters(request)
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        require(staff, *UNIT)
-        rows = []
-        page = 1
-        while True:
-            result = await list_queue(db, filters, _now(), page)
-            rows += result.referrals
-            if page >= result.pages:
-                break
-            page += 1
-        await audit(db, staff.name, "export", _now(), detail=f"{_describe(filters, 0)} rows={len(rows)}")
+    rows = []
+    page = 1
+    while True:
+        result = await list_queue(db, filters, now(), page)
+        rows += result.referrals
+        if page >= result.pages:
+            break
+        page += 1
+    await audit(db, staff.name, "export", now(), detail=f"{_describe(filters, 0)} rows={len(rows)}")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["reference", "status", "received", "borough", "age", "urgency", "safeguarding", "under_18",
                      "overdue", "channel"])
     for r in rows:
         writer.writerow([r.reference, r.status, r.created_at.isoformat(), r.borough, r.age, r.urgency,
-                         r.safeguarding_flag, r.under_18, is_overdue(r, _now()), r.channel])
+                         r.safeguarding_flag, r.under_18, is_overdue(r, now()), r.channel])
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="referrals.csv"'})
 
@@ -238,113 +186,42 @@ async def export(request: Request) -> Response:
 # --- one referral --------------------------------------------------------------------------------
 
 
-async def _viewable(request: Request, db: AsyncSession, staff: Staff, reference: str) -> Any:
-    referral = await get_referral(db, reference)
-    if referral is None:
-        return None
-    if staff.role is Role.CASEWORKER and referral.caseworker_id != staff.user.id:
-        await audit(db, staff.name, "view_refused", _now(), referral.reference)
-        # The refusal itself is kept: commit before the 403 unwinds the transaction.
-        await db.commit()
-        raise Forbidden()
-    return referral
-
-
 @router.get("/referrals/{reference}")
-async def referral_page(request: Request, reference: str) -> HTMLResponse:
-    return await _show_referral(request, reference)
-
-
-async def _show_referral(request: Request, reference: str, error: str | None = None, status_code: int = 200,
-                         done: str | None = None) -> HTMLResponse:
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        referral = await _viewable(request, db, staff, reference)
-        if referral is None:
-            return _page(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
-        history = await referral_history(db, referral.id)
-        workers = await caseworkers(db)
-        caseworker = await db.get(User, referral.caseworker_id) if referral.caseworker_id else None
-        sessions = await appointments_for(db, referral.id)
-        reminders = await reminders_for(db, [s.id for s in sessions])
-        notices = await unseen_notices(db, referral.id)
-        places = [p.label for p in await places_of(db, staff.user.id)]
-        await audit(db, staff.name, "view", _now(), referral.reference)
-    actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
-    tz = _settings(request).tz
-    sections = [(name, [(title, _readable(key, referral.details[key], tz)) for key, title in fields
-                        if key in referral.details]) for name, fields in SECTIONS]
-    return _page(request, "referral.html", staff, status_code=status_code, referral=referral, history=history,
-                 actions=actions, caseworkers=workers, caseworker=caseworker, sections=sections, error=error, done=done,
-                 overdue=is_overdue(referral, _now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION,
-                 sessions=sessions, reminders=reminders, notices=notices, places=places or [DEFAULT_PLACE],
-                 can_text=can_text(referral), can_arrange=referral.status == Status.ALLOCATED and (
-                     staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id))
+async def referral_page(request: Request, reference: str, db: Db, staff: AnyStaff) -> HTMLResponse:
+    return await show_referral(request, db, staff, reference)
 
 
 @router.post("/referrals/{reference}/actions")
-async def referral_action(request: Request, reference: str) -> Response:
-    form = await _form(request)
-    error: str | None = None
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        _check_csrf(form, staff)
-        if await _viewable(request, db, staff, reference) is None:
-            return _page(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
-        try:
-            action = Action(form.get("action", ""))
-            await act(db, _settings(request), reference, action, Actor(staff.name, staff.role), _now(),
-                      reason=form.get("reason") if form.get("reason") != "other" else form.get("other_reason"),
-                      question=form.get("question"), caseworker=form.get("caseworker"))
-        except (Refused, ValueError) as exc:
-            error = str(exc) if isinstance(exc, Refused) else "That is not an action on a referral."
-    if error is not None:
-        return await _show_referral(request, reference, error=error, status_code=409)
-    request.app.state.dispatcher.kick()
+async def referral_action(request: Request, reference: str, db: Db, staff: AnyStaff, form: CheckedForm,
+                          runtime: RuntimeDep) -> Response:
+    if await viewable(db, staff, reference) is None:
+        return render(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
+    try:
+        action = Action(form.get("action", ""))
+        await act(db, runtime.settings, reference, action, Actor(staff.name, staff.role), now(),
+                  reason=form.get("reason") if form.get("reason") != "other" else form.get("other_reason"),
+                  question=form.get("question"), caseworker=form.get("caseworker"))
+    except (Refused, ValueError) as exc:
+        error = str(exc) if isinstance(exc, Refused) else "That is not an action on a referral."
+        return await show_referral(request, db, staff, reference, error=error, status_code=409)
+    await commit_and_kick(db, runtime)
     return RedirectResponse(f"/staff/referrals/{reference}?done={action.value}", status_code=303)
-
-
-def _readable(key: str, value: Any, tz: Any) -> str:
-    """An answer as staff read it: dates the UK way, yes/no words, lists joined."""
-    if value is None:
-        return "-"
-    if key == "dob":
-        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
-    if key == "consent" and isinstance(value, dict):
-        when = datetime.fromisoformat(value["at"]).astimezone(tz).strftime("%d %b %Y %H:%M")
-        return f"{'Yes' if value['agreed'] else 'No'}, given by the {value['given_by']}, recorded {when}"
-    if key == "yp_language" and isinstance(value, dict):
-        return value["language"] + (", needs an interpreter" if value["interpreter"] else "")
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(value) if value else "None"
-    if isinstance(value, dict):
-        words = {True: "yes", False: "no", None: "not known"}
-        return "; ".join(f"{name}: {words.get(flag, flag)}" for name, flag in value.items())
-    return str(value)
 
 
 # --- oversight -----------------------------------------------------------------------------------
 
 
 @router.get("/audit")
-async def audit_page(request: Request) -> HTMLResponse:
+async def audit_page(request: Request, db: Db, staff: AdminStaff) -> HTMLResponse:
     params = request.query_params
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        require(staff, Role.ADMIN)
-        entries = await audit_entries(db, actor=params.get("actor") or None, action=params.get("action") or None,
-                                      reference=params.get("reference") or None)
-        await audit(db, staff.name, "view_audit", _now())
-    return _page(request, "audit.html", staff, entries=entries, params=params)
+    entries = await audit_entries(db, actor=params.get("actor") or None, action=params.get("action") or None,
+                                  reference=params.get("reference") or None)
+    await audit(db, staff.name, "view_audit", now())
+    return render(request, "audit.html", staff, entries=entries, params=params)
 
 
 @router.get("/users")
-async def users_page(request: Request) -> HTMLResponse:
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        require(staff, Role.ADMIN)
-        users = await list_users(db)
-        await audit(db, staff.name, "view_users", _now())
-    return _page(request, "users.html", staff, users=users)
+async def users_page(request: Request, db: Db, staff: AdminStaff) -> HTMLResponse:
+    users = await list_users(db)
+    await audit(db, staff.name, "view_users", now())
+    return render(request, "users.html", staff, users=users)

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from bot.staff.auth import current_staff, require
-from bot.staff.routes import templates
-from flows.process import Role, Status
+from bot.runtime import RuntimeDep
+from bot.staff.deps import Db, UnitStaff
+from bot.staff.pages import templates
+from flows.process import Status
 from flows.screening import Reason
 from store.audit import audit
 from store.stats import Stats, collect
@@ -170,14 +171,11 @@ def _page_context(stats: Stats) -> dict[str, object]:
 
 
 @router.get("/stats")
-async def stats_page(request: Request) -> HTMLResponse:
+async def stats_page(request: Request, db: Db, staff: UnitStaff, runtime: RuntimeDep) -> HTMLResponse:
     """Counts for the referral unit and admins: no names, no free text, only categories and numbers."""
     now = datetime.now(UTC)
-    tz = request.app.state.settings.tz
-    async with request.app.state.sessions() as db, db.begin():
-        staff = await current_staff(request, db)
-        require(staff, Role.UNIT, Role.ADMIN)
-        stats = await collect(db, now, tz)
-        await audit(db, staff.name, "view_stats", now)
+    tz = runtime.settings.tz
+    stats = await collect(db, now, tz)
+    await audit(db, staff.name, "view_stats", now)
     return templates.TemplateResponse(request, "staff/stats.html",
                                       {"staff": staff, "tz": tz, "now": now, **_page_context(stats)})

@@ -1,0 +1,104 @@
+"""What a staff route needs, each written once, so its signature says who may call it.
+
+As the full-stack FastAPI template's `api/deps.py`:
+
+    @router.post("/referrals/{reference}/actions")
+    async def referral_action(reference: str, db: Db, staff: AnyStaff, form: CheckedForm) -> Response: ...
+
+A route without a role cannot get a `Staff` at all, and a test walks the app's routes to prove that
+every staff page but the login names one.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads a RoleGuard's parameters from the
+# instance, which has no module globals to resolve string annotations against.
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.runtime import RuntimeDep
+from bot.staff.auth import Forbidden, PasswordChangeRequired, Staff, staff_for_cookie
+from bot.staff.security import SESSION_COOKIE, same_token
+from flows.process import Role
+
+__all__ = ["Db", "SignedInStaff", "StaffDep", "RoleGuard", "PasswordChangeGuard", "require_role", "AnyStaff",
+           "UnitStaff", "CaseworkerStaff", "AdminStaff", "PasswordChangeStaff", "CheckedForm"]
+
+
+async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One transaction for the request: committed when the route returns, rolled back if it raises."""
+    async with runtime.sessions() as db, db.begin():
+        yield db
+
+
+# scope="function" ends the transaction as the route returns, before the response is sent, so the
+# page a redirect leads to sees what this request wrote.
+Db = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+async def get_signed_in(request: Request, db: Db, runtime: RuntimeDep) -> Staff:
+    """Whoever the session cookie belongs to, even someone still on a one-time password; else to the login."""
+    return await staff_for_cookie(db, request.cookies.get(SESSION_COOKIE), runtime.cookie_signer, runtime.settings)
+
+
+SignedInStaff = Annotated[Staff, Depends(get_signed_in)]
+
+
+async def get_staff(staff: SignedInStaff) -> Staff:
+    """The logged-in staff member; one still on a one-time password is sent to change it first."""
+    if staff.user.must_change_password:
+        raise PasswordChangeRequired()
+    return staff
+
+
+StaffDep = Annotated[Staff, Depends(get_staff)]
+
+
+class RoleGuard:
+    """A dependency that lets through staff with one of these roles and refuses the others (403)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, staff: StaffDep) -> Staff:
+        if staff.role not in self.roles:
+            raise Forbidden()
+        return staff
+
+    def __repr__(self) -> str:
+        return f"RoleGuard({', '.join(sorted(self.roles))})"
+
+
+class PasswordChangeGuard(RoleGuard):
+    """Every role, even while a one-time password is still to be changed: for changing it, and for logging out."""
+
+    def __init__(self) -> None:
+        super().__init__(*Role)
+
+    async def __call__(self, staff: SignedInStaff) -> Staff:
+        return staff
+
+
+def require_role(*roles: Role) -> RoleGuard:
+    return RoleGuard(*roles)
+
+
+AnyStaff = Annotated[Staff, Depends(require_role(*Role))]
+UnitStaff = Annotated[Staff, Depends(require_role(Role.UNIT, Role.ADMIN))]
+CaseworkerStaff = Annotated[Staff, Depends(require_role(Role.CASEWORKER))]
+AdminStaff = Annotated[Staff, Depends(require_role(Role.ADMIN))]
+PasswordChangeStaff = Annotated[Staff, Depends(PasswordChangeGuard())]
+
+
+async def get_checked_form(request: Request, staff: SignedInStaff) -> dict[str, str]:
+    """The posted form, once its CSRF token is this session's; 403 otherwise."""
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    if not same_token(form.get("csrf"), staff.csrf):
+        raise Forbidden()
+    return form
+
+
+# Declare it after the route's staff dependency: who is asking is settled (login, password, role) before the form.
+CheckedForm = Annotated[dict[str, str], Depends(get_checked_form)]

@@ -1,0 +1,107 @@
+"""What the staff route modules share: the page renderer, and one referral shown to whoever may see it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.runtime import Runtime, runtime_of
+from bot.sessions import can_text
+from bot.staff.auth import Forbidden, Staff
+from flows.discreet import DEFAULT_PLACE
+from flows.notices import DECLINE_REASONS, MAX_QUESTION
+from flows.process import Role, Status, allowed_actions
+from flows.questions import SECTIONS
+from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
+from store.audit import audit
+from store.models import Referral
+from store.queue import caseworker_of, is_overdue, referral_history
+from store.referrals import get_referral
+from store.users import caseworkers
+
+__all__ = ["templates", "now", "render", "viewable", "show_referral", "readable", "commit_and_kick"]
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def render(request: Request, name: str, staff: Staff | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page from templates/staff, with who is asking and the time in the unit's zone."""
+    tz = runtime_of(request.app).settings.tz
+    return templates.TemplateResponse(request, f"staff/{name}", {"staff": staff, "tz": tz, "now": now(), **context},
+                                      status_code=status_code)
+
+
+async def commit_and_kick(db: AsyncSession, runtime: Runtime) -> None:
+    """Commit now, then wake the dispatcher: woken before the commit, it could miss what this request queued."""
+    await db.commit()
+    runtime.dispatcher.kick()
+
+
+async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral | None:
+    """The referral if this staff member may see it; None if there is none; Forbidden (audited) if not theirs."""
+    referral = await get_referral(db, reference)
+    if referral is None:
+        return None
+    if staff.role is Role.CASEWORKER and referral.caseworker_id != staff.user.id:
+        await audit(db, staff.name, "view_refused", now(), referral.reference)
+        # The refusal itself is kept: commit before the 403 unwinds the transaction.
+        await db.commit()
+        raise Forbidden()
+    return referral
+
+
+async def show_referral(request: Request, db: AsyncSession, staff: Staff, reference: str, error: str | None = None,
+                        status_code: int = 200, done: str | None = None) -> HTMLResponse:
+    """The referral's page (audited as a view), or a 404 page if there is no such referral."""
+    referral = await viewable(db, staff, reference)
+    if referral is None:
+        return render(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
+    history = await referral_history(db, referral.id)
+    workers = await caseworkers(db)
+    caseworker = await caseworker_of(db, referral)
+    sessions = await appointments_for(db, referral.id)
+    reminders = await reminders_for(db, [s.id for s in sessions])
+    notices = await unseen_notices(db, referral.id)
+    places = [p.label for p in await places_of(db, staff.user.id)]
+    await audit(db, staff.name, "view", now(), referral.reference)
+    actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
+    tz = runtime_of(request.app).settings.tz
+    sections = [(name, [(title, readable(key, referral.details[key], tz)) for key, title in fields
+                        if key in referral.details]) for name, fields in SECTIONS]
+    return render(request, "referral.html", staff, status_code=status_code, referral=referral, history=history,
+                  actions=actions, caseworkers=workers, caseworker=caseworker, sections=sections, error=error, done=done,
+                  overdue=is_overdue(referral, now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION,
+                  sessions=sessions, reminders=reminders, notices=notices, places=places or [DEFAULT_PLACE],
+                  can_text=can_text(referral), can_arrange=referral.status == Status.ALLOCATED and (
+                      staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id))
+
+
+def readable(key: str, value: Any, tz: Any) -> str:
+    """An answer as staff read it: dates the UK way, yes/no words, lists joined."""
+    if value is None:
+        return "-"
+    if key == "dob":
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    if key == "consent" and isinstance(value, dict):
+        when = datetime.fromisoformat(value["at"]).astimezone(tz).strftime("%d %b %Y %H:%M")
+        return f"{'Yes' if value['agreed'] else 'No'}, given by the {value['given_by']}, recorded {when}"
+    if key == "yp_language" and isinstance(value, dict):
+        return str(value["language"]) + (", needs an interpreter" if value["interpreter"] else "")
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "None"
+    if isinstance(value, dict):
+        words = {True: "yes", False: "no", None: "not known"}
+        return "; ".join(f"{name}: {words.get(flag, flag)}" for name, flag in value.items())
+    return str(value)
