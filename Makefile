@@ -1,12 +1,13 @@
 # make run  - set everything up and start the app on SQLite (http://127.0.0.1:8000, simulator at /simulator)
 # make test - set everything up and run the whole suite on SQLite and PostgreSQL
+# make diagrams - draw the dialog and the process again (flows/*.mmd and the README) after changing them
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-suite install migrate clean
+.PHONY: run test test-suite install migrate diagrams clean
 
 install: $(STAMP)
 
@@ -34,6 +35,9 @@ test-suite:
 
 migrate: $(STAMP)
 	$(BIN)/referral-bot migrate
+
+diagrams: $(STAMP)
+	$(BIN)/python -m flows.diagrams
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

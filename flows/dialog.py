@@ -12,13 +12,13 @@ import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from transitions import Machine
+from transitions import EventData, Machine
 
 from flows import messages
 from flows.hours import when_seen
 from flows.model import Context, Draft, Outcome, Reply, ReplyKind, ScreenedOut, Submitted
 from flows.parsing import Ambiguous, Invalid, is_skip, parse_yes_no
-from flows.questions import BY_KEY, QUESTIONS, SCREENING_KEYS, applicable
+from flows.questions import BY_KEY, QUESTIONS, SCREENING_KEYS, Question, applicable
 from flows.safety import suggests_immediate_danger
 from flows.screening import Reason, explanation
 from flows.summary import SO_FAR, render_summary, summary_items
@@ -44,19 +44,70 @@ STATES = [State.NEW, *QUESTION_KEYS, State.SUMMARY, State.CONFIRM_RESTART, State
 
 
 def _build_transitions() -> list[dict[str, Any]]:
-    """The dialog as data: readable, drawable, and derived from the question order."""
+    """The dialog as data: every move it makes is a row here, so its drawing tells the whole story.
+
+    Where a move's destination depends on the conversation (BACK, an edit by number, carrying on
+    after RESTART), there is one row per possible destination, and its condition picks the row.
+    """
     table: list[dict[str, Any]] = [{"trigger": "begin", "source": FINISHED, "dest": FIRST}]
     for here, following in zip(QUESTION_KEYS, [*QUESTION_KEYS[1:], State.SUMMARY]):
         # An edit from the summary goes straight back to it once nothing is missing.
         table.append({"trigger": "answered", "source": here, "dest": State.SUMMARY, "conditions": "finishing_edit"})
         table.append({"trigger": "answered", "source": here, "dest": following})
+        table += _skips(BY_KEY[here], following)
     table += [
         {"trigger": "screen_out", "source": sorted(SCREENING_KEYS), "dest": State.SCREENED_OUT},
         {"trigger": "ask_restart", "source": [*QUESTION_KEYS, State.SUMMARY], "dest": State.CONFIRM_RESTART},
         {"trigger": "restart", "source": State.CONFIRM_RESTART, "dest": FIRST},
         {"trigger": "submit", "source": State.SUMMARY, "dest": State.DONE, "conditions": "complete"},
     ]
+    table += [
+        {"trigger": "carry_on", "source": State.CONFIRM_RESTART, "dest": here, "conditions": "where_they_were"}
+        for here in [*QUESTION_KEYS, State.SUMMARY]
+    ]
+    # Only the questions the summary shows have a number to edit them by.
+    table += [
+        {"trigger": "edit", "source": State.SUMMARY, "dest": q.key, "conditions": "picked"}
+        for q in QUESTIONS if q.label
+    ]
+    for here in [*QUESTION_KEYS, State.SUMMARY]:
+        if here != State.SUMMARY:
+            # BACK drops an edit: the answer stays as it was.
+            table.append({"trigger": "back", "source": here, "dest": State.SUMMARY, "conditions": "editing"})
+        table += [
+            {"trigger": "back", "source": here, "dest": earlier, "conditions": "last_answered"}
+            for earlier in _answered_before(here)
+        ]
     return table
+
+
+def _skips(question: Question, following: str) -> list[dict[str, Any]]:
+    """How a question is passed without being asked, and why."""
+    here = question.key
+    # Passing the questions an edit already has ends at the summary once nothing is missing.
+    rows: list[dict[str, Any]] = [
+        {"trigger": "skip", "source": here, "dest": State.SUMMARY, "conditions": "finishing_edit"},
+    ]
+    if question.ask_if is not None:
+        rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "not_applicable"})
+    if question.known is not None:
+        rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "known_from_channel"})
+    rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "answered_in_edit"})
+    return rows
+
+
+def _answered_before(here: str) -> list[str]:
+    """Where BACK can lead from `here`: the question before it, and on past each one that is not always asked.
+
+    BACK returns to the last answer given on the way forward (an edit's answers are not kept in
+    the history), so every question between that one and `here` was passed by `skip`.
+    """
+    earlier: list[str] = []
+    for key in reversed(QUESTION_KEYS[: [*QUESTION_KEYS, State.SUMMARY].index(here)]):
+        earlier.append(key)
+        if BY_KEY[key].ask_if is None and BY_KEY[key].known is None:
+            break
+    return earlier
 
 
 TRANSITIONS = _build_transitions()
@@ -90,25 +141,55 @@ class _Turn:
         self.ctx = ctx
         self.state = State.NEW
 
-    # Conditions named in the transition table.
-    def complete(self) -> bool:
+    # Conditions named in the transition table; the machine passes each the event being tried.
+    def complete(self, event: EventData | None = None) -> bool:
+        """Every question that applies has an answer."""
         return all(q.key in self.draft.answers for q in applicable(self.draft.answers, self.ctx))
 
-    def finishing_edit(self) -> bool:
+    def finishing_edit(self, event: EventData) -> bool:
+        """An edit from the summary has nothing left to ask."""
         return self.draft.editing and self.complete()
+
+    def not_applicable(self, event: EventData) -> bool:
+        """The question doesn't apply to this referral (MASH only for under-18s)."""
+        return not BY_KEY[self.state].applies(self.draft.answers, self.ctx)
+
+    def known_from_channel(self, event: EventData) -> bool:
+        """The channel already gives the answer (the referrer's number over SMS)."""
+        return BY_KEY[self.state].known_answer(self.ctx) is not None
+
+    def answered_in_edit(self, event: EventData) -> bool:
+        """An edit asks only what is missing: answered questions are passed."""
+        return self.draft.editing and self.state in self.draft.answers
+
+    def editing(self, event: EventData) -> bool:
+        """An edit from the summary is under way."""
+        return self.draft.editing
+
+    def last_answered(self, event: EventData) -> bool:
+        """This row leads to the question answered last."""
+        return bool(self.draft.history) and _leads_to(event, self.draft.history[-1])
+
+    def picked(self, event: EventData) -> bool:
+        """This row leads to the question whose summary number was sent."""
+        return _leads_to(event, event.kwargs.get("key"))
+
+    def where_they_were(self, event: EventData) -> bool:
+        """This row leads back to where RESTART was asked."""
+        return _leads_to(event, self.draft.resume or FIRST)
 
     if TYPE_CHECKING:
         # Bound by the machine at add_model; an attribute of the same name would stop that binding.
         def begin(self) -> bool: ...
         def answered(self) -> bool: ...
+        def skip(self) -> bool: ...
         def screen_out(self) -> bool: ...
         def ask_restart(self) -> bool: ...
         def restart(self) -> bool: ...
+        def carry_on(self) -> bool: ...
         def submit(self) -> bool: ...
-        def trigger(self, name: str) -> bool: ...
-
-    def goto(self, state: str) -> None:
-        self.trigger(f"to_{state}")
+        def edit(self, *, key: str) -> bool: ...
+        def back(self) -> bool: ...
 
     # --- responding ---------------------------------------------------------------------
 
@@ -144,12 +225,8 @@ class _Turn:
     def _settle(self) -> None:
         """Move past questions that don't apply (and, in an edit, those already answered)."""
         while self.state in BY_KEY:
-            question = BY_KEY[self.state]
-            answered = question.key in self.draft.answers
-            skip = (self.draft.editing and answered) or question.known_answer(self.ctx) is not None
-            if question.applies(self.draft.answers, self.ctx) and not skip:
+            if not self.skip():
                 return
-            self.answered()
         if self.state == State.SUMMARY:
             self.draft.editing = False
 
@@ -181,23 +258,23 @@ class _Turn:
 
     def _back(self) -> list[Reply]:
         self.draft.bad_tries = 0
+        if not self.draft.editing and not self.draft.history:
+            return [Reply(messages.FIRST_QUESTION), *self._prompt()]
+        self.back()
         if self.draft.editing:
             self.draft.editing = False
-            self.goto(State.SUMMARY)
-            return self._prompt()
-        if not self.draft.history:
-            return [Reply(messages.FIRST_QUESTION), *self._prompt()]
-        self.goto(self.draft.history.pop())
+        else:
+            self.draft.history.pop()
         return self._prompt()
 
     def _confirm_restart(self, command: str | None, text: str) -> list[Reply]:
-        resume, self.draft.resume = self.draft.resume or FIRST, None
         if command == "restart":
             self._start_afresh()
             self.restart()
             self._settle()
             return [Reply(messages.RESTARTED), *self._prompt()]
-        self.goto(resume)
+        self.carry_on()
+        self.draft.resume = None
         return [Reply(messages.CARRY_ON), *self._prompt()]
 
     def _at_summary(self, text: str) -> tuple[list[Reply], Submitted | None]:
@@ -206,7 +283,7 @@ class _Turn:
         if _ITEM_NUMBER.fullmatch(cleaned):
             if 1 <= int(cleaned) <= len(items):
                 self.draft.editing = True
-                self.goto(items[int(cleaned) - 1].key)
+                self.edit(key=items[int(cleaned) - 1].key)
                 return self._prompt(), None
             return [Reply(messages.pick_number_text(len(items)))], None
         try:
@@ -259,6 +336,11 @@ class _Turn:
         return [Reply(explanation(reason, self.ctx.min_age, self.ctx.max_age))]
 
 
+def _leads_to(event: EventData, state: str | None) -> bool:
+    """Whether the row the machine is trying leads to `state`."""
+    return event.transition is not None and event.transition.dest == state
+
+
 def _reask(reask: str, hint: str | None) -> str:
     """The question's own re-ask, after what was wrong when the parser could say ("That date is in the future.").
 
@@ -280,8 +362,10 @@ MACHINE = Machine(
     states=STATES,
     transitions=TRANSITIONS,
     initial=State.NEW,
-    auto_transitions=True,
+    # No to_<state> shortcuts: the table holds every move, so the drawing leaves none out.
+    auto_transitions=False,
     ignore_invalid_triggers=False,
+    send_event=True,
 )
 
 

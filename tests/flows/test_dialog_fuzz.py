@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -10,10 +11,11 @@ from hypothesis import strategies as st
 
 from dialog_support import CTX, draft_at
 from flows.dialog import STATES, State, command_of, step
-from flows.model import Draft, ReplyKind
+from flows.model import Context, Draft, ReplyKind
 from flows.parsing import Invalid, is_skip
 from flows.questions import BY_KEY
 from flows.safety import suggests_immediate_danger
+from flows.summary import summary_items
 from flows.text import segment_count
 
 SMS = replace(CTX, sender_phone="+447700900999")
@@ -82,3 +84,54 @@ def test_any_sequence_of_messages_never_raises(texts: list[str]) -> None:
         assert outcome.replies
         draft = outcome.draft
     assert draft.state in STATES
+
+
+def _answers_in_the_whole_referral() -> dict[str, str]:
+    from support import WHOLE_REFERRAL
+
+    answers: dict[str, str] = {}
+    draft = Draft()
+    for text in WHOLE_REFERRAL:
+        answers.setdefault(draft.state, text)
+        draft = step(draft, text, CTX).draft
+    return answers
+
+
+ANSWERS = _answers_in_the_whole_referral()
+# What to send, by what the conversation is at: mostly the whole referral's answers, with the moves
+# whose destination the conversation decides (BACK, an edit by number, carrying on after RESTART).
+MOVES: dict[str, Callable[[str], str]] = {
+    "answer": lambda state: ANSWERS.get(state, "hi"),
+    "back": lambda state: "back",
+    "restart": lambda state: "restart",
+    "carry on": lambda state: "no",
+    "under 18": lambda state: "01/01/2010" if state == "dob" else ANSWERS.get(state, "hi"),
+    "no mobile": lambda state: "skip" if state == "yp_mobile" else ANSWERS.get(state, "hi"),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.sampled_from(sorted(DRAFTS)), ctx=st.sampled_from([CTX, SMS]), moves=st.lists(
+    st.one_of(st.sampled_from(["answer"] * 4 + sorted(MOVES)), st.integers(min_value=1, max_value=26)), max_size=60))
+def test_back_edits_and_carrying_on_always_find_their_transition(
+    start: str, ctx: Context, moves: list[str | int]
+) -> None:
+    draft = DRAFTS[start]
+    for move in moves:
+        if isinstance(move, int):
+            text = str(move) if draft.state == State.SUMMARY else ANSWERS.get(draft.state, "hi")
+        else:
+            text = MOVES[move](draft.state)
+        before = draft
+        draft = step(before, text, ctx).draft
+        if text == "back" and (before.state in BY_KEY or before.state == State.SUMMARY):
+            if before.editing:
+                assert draft.state == State.SUMMARY and not draft.editing
+            elif before.history:
+                assert draft.state == before.history[-1] and draft.history == before.history[:-1]
+        elif before.state == State.CONFIRM_RESTART and text == "no":
+            assert draft.state == (before.resume or "dob")
+        elif before.state == State.SUMMARY and text.isdigit():
+            items = summary_items(before.answers, ctx)
+            if 1 <= int(text) <= len(items):
+                assert draft.state == items[int(text) - 1].key and draft.editing
