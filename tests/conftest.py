@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings, decode_data_key, load_settings
 from bot.web import create_app
-from store import crypto
+from store import crypto, users
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade_to_head
 from store.models import Base
@@ -49,14 +51,38 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Passwords hashed at argon2's lowest cost in the test process, as production's took up to a second each.
+
+    Commands run as separate processes keep production's cost, which
+    test_the_command_hashes_passwords_at_argon2s_recommended_cost checks.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "_hasher", cheap)
+        patch.setattr(users, "_DUMMY_HASH", cheap.hash("not a real password, only for timing"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated to head once; each test gets a copy, far quicker than migrating again."""
+    path = tmp_path_factory.mktemp("migrated") / "test.db"
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    # Closing the last connection folds SQLite's write-ahead log into the file, so the file is the whole database.
+    assert not path.with_name("test.db-wal").exists(), "the migrated database left a write-ahead log behind"
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database of each kind."""
     global _migrated_postgres
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/test.db"
-        upgrade_to_head(url)
-        yield url
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("_migrated_sqlite"), path)
+        yield f"sqlite+aiosqlite:///{path}"
         return
     if not _migrated_postgres:
         asyncio.run(_reset_postgres(POSTGRES_URL, drop=True))

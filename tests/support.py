@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import os
 import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -11,6 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from typer.testing import CliRunner
+
+from bot import cli
 
 LONDON = ZoneInfo("Europe/London")
 TEST_KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
@@ -102,25 +107,34 @@ async def chat(client: httpx.AsyncClient, session: str, texts: list[str], prefix
 
 
 class CliResult:
-    """What the real `referral-bot` command printed and returned."""
+    """What the `referral-bot` command printed and returned."""
 
     def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
-async def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> CliResult:
-    """Run the command without blocking the event loop: the app under test keeps serving meanwhile.
+def invoke_cli(env: dict[str, str], *args: str) -> CliResult:
+    """Run the real command in this process, with exactly `env` as its environment (as a child would have).
 
-    (A blocking subprocess call would freeze the app's background work mid-transaction, holding
-    SQLite's write lock while the command waits for it.)
+    Starting a Python for every command cost more than the rest of the CLI tests together. What a
+    separate process adds (exit status without a traceback, `serve`, a killed worker) is tested with
+    real processes in test_server_process.py and test_exactly_once.py.
     """
-    import asyncio
-    import sys
+    # Variables the test's environment has and `env` lacks are removed for the run, as for a child process.
+    overrides: dict[str, str | None] = {name: None for name in os.environ if name not in env} | env
+    result = CliRunner().invoke(cli.app, list(args), env=overrides, prog_name="referral-bot")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a command must end in one line, never a traceback
+    return CliResult(result.exit_code, result.stdout, result.stderr)
 
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *args, env=env,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
-    return CliResult(process.returncode or 0, out.decode(), err.decode())
+
+async def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> CliResult:
+    """Run the command on a worker thread, so the event loop, and the app under test, keep serving meanwhile.
+
+    (Blocking the loop would freeze the app's background work mid-transaction, holding SQLite's
+    write lock while the command waits for it.)
+    """
+    return await asyncio.wait_for(asyncio.to_thread(invoke_cli, env, *args), timeout)
 
 
 @contextlib.asynccontextmanager

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +14,7 @@ from bot.settings import Settings
 from bot.web import create_app
 from store.models import Conversation, InboundMessage
 from store.purge import purge_drafts
-from support import WHOLE_REFERRAL, chat, database_away, run_cli
-
-
-def _cli(env: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60)
+from support import WHOLE_REFERRAL, chat, database_away, invoke_cli, run_cli
 
 
 async def test_referrals_list_prints_a_readable_table_and_filters_by_status(
@@ -54,12 +48,12 @@ async def test_referrals_show_reads_the_whole_referral_and_refuses_unknown_refer
 
 def test_keygen_makes_a_key_file_once_and_never_overwrites_it(env_for_cli: dict[str, Any], tmp_path: Any) -> None:
     key_file = tmp_path / "k" / "data.key"
-    made = _cli(env_for_cli, "keygen", "--file", str(key_file))
+    made = invoke_cli(env_for_cli, "keygen", "--file", str(key_file))
     assert made.returncode == 0 and "Generated" in made.stdout
     key = key_file.read_text()
     assert oct(key_file.stat().st_mode)[-3:] == "600"
-    assert _cli(env_for_cli, "keygen", "--file", str(key_file), "--if-missing").returncode == 0
-    again = _cli(env_for_cli, "keygen", "--file", str(key_file))
+    assert invoke_cli(env_for_cli, "keygen", "--file", str(key_file), "--if-missing").returncode == 0
+    again = invoke_cli(env_for_cli, "keygen", "--file", str(key_file))
     assert again.returncode == 2 and "refusing to overwrite" in again.stderr
     assert key_file.read_text() == key
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
+import argon2
 import httpx
 import pytest
 from sqlalchemy import select, text
@@ -12,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from staff_support import PASSWORD, csrf_of, login, make_user
 from store.models import AuditEntry
+from store.users import get_user
 from support import PERSONAL, WHOLE_REFERRAL, chat, run_cli
 
 STAFF_PAGES = ["/staff", "/staff/queue", "/staff/mine", "/staff/audit", "/staff/users", "/staff/export.csv",
@@ -241,6 +245,19 @@ async def test_users_can_be_managed_from_the_command_line(env_for_cli: dict[str,
     assert (await run_cli(env_for_cli, "users", "disable", "sam@unit.example.org")).returncode == 0
     assert "disabled" in (await run_cli(env_for_cli, "users", "list")).stdout
     assert (await run_cli(env_for_cli, "users", "disable", "nobody@unit.example.org")).returncode == 1
+
+
+async def test_the_command_hashes_passwords_at_argon2s_recommended_cost(
+    sessions: async_sessionmaker[AsyncSession], env_for_cli: dict[str, Any]
+) -> None:
+    # A process of its own: this test process hashes cheaply (see conftest), production must not.
+    made = subprocess.run([sys.executable, "-m", "bot", "users", "create", "sam@unit.example.org", "--role", "unit"],
+                          env=env_for_cli, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    async with sessions() as db:
+        user = await get_user(db, "sam@unit.example.org")
+    assert user is not None
+    assert argon2.extract_parameters(user.password_hash) == argon2.profiles.RFC_9106_LOW_MEMORY
 
 
 async def test_illegal_moves_are_refused_with_a_clear_message(

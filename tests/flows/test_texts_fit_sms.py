@@ -12,7 +12,7 @@ from flows.boroughs import BOROUGHS
 from flows.dialog import COMMANDS, State, _did_you_mean, _reask, command_of, step
 from flows.questions import QUESTIONS
 from flows.screening import Reason, explanation
-from flows.summary import render_summary
+from flows.summary import HEADER, render_summary, summary_items
 from flows.text import is_gsm7, segment_count
 
 LONGEST_CONTACT = "x" * 40  # UNIT_CONTACT's limit
@@ -63,13 +63,17 @@ def test_the_summary_fits_three_segments_with_the_longest_answers() -> None:
     for key, size in (("referrer_role", 60), ("referrer_org", 80), ("relationship", 60), ("risk_note", 200),
                       ("best_times", 80), ("notes", 300)):
         answers[key] = "w" * size
+    answers["notes"] = "w\n" + "w" * 298  # a line break typed into an answer stays inside its item (even trimmed)
     answers["referrer_email"] = "a" * 60 + "@" + "b" * 60 + ".example.org"
     answers["yp_gender"] = "z" * 40
     answers["yp_language"] = {"language": "q" * 55, "interpreter": True}
     text = render_summary(answers, CTX)
     assert is_gsm7(text)
     assert segment_count(text) <= 3
-    assert text.count("\n") == len([line for line in text.splitlines()[1:]])  # one line per item
+    header, *lines = text.splitlines()
+    assert header == HEADER
+    numbers = [str(number) for number in range(1, len(summary_items(answers, CTX)) + 1)]
+    assert [line.split(" ", 1)[0] for line in lines] == numbers  # one line per item, numbered in order
 
 
 def test_the_summary_stays_gsm7_when_answers_have_emoji_and_accents() -> None:

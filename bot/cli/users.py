@@ -1,0 +1,90 @@
+"""`referral-bot users`: staff accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.common import fail, keyed_settings, run_db
+from store.audit import audit
+from store.users import UserError, create_user, get_user, list_users, reset_password
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+
+
+@app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="Their work email: they log in with it.")],
+    role: Annotated[str, typer.Option(help="unit, caseworker or admin.")],
+    name: Annotated[str, typer.Option(help="Their name as colleagues see it.")] = "",
+    telegram_chat_id: Annotated[str, typer.Option(help="Their Telegram chat id, to be told when a young person "
+                                                       "cancels or writes (no personal details are sent).")] = "",
+) -> None:
+    """Create an account and print a one-time password (changed at first login)."""
+    settings = keyed_settings()
+
+    async def work(db: AsyncSession) -> str:
+        user, password = await create_user(db, email, role, name, datetime.now(UTC))
+        user.telegram_chat_id = telegram_chat_id.strip() or None
+        await audit(db, "cli", "user_created", datetime.now(UTC), detail=f"{user.email} role={user.role}")
+        return password
+
+    try:
+        password = run_db(settings, work)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"Created {email.strip().lower()} ({role}). One-time password: {password}")
+    typer.echo("They must choose their own password when they first log in at /staff/login.")
+
+
+@app.command("list")
+def users_list() -> None:
+    """Every account, its role and state."""
+    users = run_db(keyed_settings(), list_users)
+    if not users:
+        typer.echo("No users yet. Create the first: referral-bot users create EMAIL --role admin")
+        return
+    for user in users:
+        state = "disabled" if user.disabled else "must change password" if user.must_change_password else "active"
+        typer.echo(f"{user.email:<40} {user.role:<11} {state}")
+
+
+@app.command("disable")
+def users_disable(email: Annotated[str, typer.Argument()]) -> None:
+    """Stop an account logging in (its open sessions end too)."""
+
+    async def work(db: AsyncSession) -> bool:
+        user = await get_user(db, email)
+        if user is None:
+            return False
+        user.disabled = True
+        await reset_password(db, user)  # ends every session, and the old password with them
+        await audit(db, "cli", "user_disabled", datetime.now(UTC), detail=user.email)
+        return True
+
+    if not run_db(keyed_settings(), work):
+        raise fail(f"no account for {email}", code=1)
+    typer.echo(f"Disabled {email.strip().lower()}.")
+
+
+@app.command("reset-password")
+def users_reset_password(email: Annotated[str, typer.Argument()]) -> None:
+    """Give an account a new one-time password (and unlock it)."""
+
+    async def work(db: AsyncSession) -> str | None:
+        user = await get_user(db, email)
+        if user is None:
+            return None
+        password = await reset_password(db, user)
+        await audit(db, "cli", "password_reset", datetime.now(UTC), detail=user.email)
+        return password
+
+    password = run_db(keyed_settings(), work)
+    if password is None:
+        raise fail(f"no account for {email}", code=1)
+    typer.echo(f"New one-time password for {email.strip().lower()}: {password}")
