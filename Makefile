@@ -1,5 +1,6 @@
 # make run  - set everything up and start the app on SQLite (http://127.0.0.1:8000, simulator at /simulator)
 # make test - set everything up and run the whole suite on SQLite and PostgreSQL
+# make lint - ruff and mypy (make test runs them first)
 # make diagrams - draw the dialog and the process again (flows/*.mmd and the README) after changing them
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -7,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-suite install migrate diagrams clean
+.PHONY: run test test-suite lint install migrate diagrams clean
 
 install: $(STAMP)
 
@@ -30,8 +31,13 @@ test: $(STAMP)
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-suite; \
 	else bash .ci/with-postgres $(MAKE) --no-print-directory test-suite; fi
 
-test-suite:
+test-suite: lint
 	$(BIN)/python -m pytest
+
+# Lint and types: ruff (rules in pyproject.toml) and mypy --strict on bot/, flows/ and store/.
+lint: $(STAMP)
+	$(BIN)/ruff check bot flows store tests
+	$(BIN)/mypy
 
 migrate: $(STAMP)
 	$(BIN)/referral-bot migrate

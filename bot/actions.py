@@ -30,7 +30,7 @@ from store.outbox import enqueue
 from store.referrals import lock_referral
 from store.users import get_user
 
-__all__ = ["Actor", "REFERRER", "act", "notify_unit_of_referral", "notify_unit_of_alert"]
+__all__ = ["REFERRER", "Actor", "act", "notify_unit_of_alert", "notify_unit_of_referral"]
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,15 @@ async def _tell_unit(db: AsyncSession, settings: Settings, body: str, now: datet
 
 async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral: Referral, now: datetime) -> None:
     """Tell the unit a referral arrived: reference and flags, nothing personal."""
-    flags = [name for name, on in (("URGENT", referral.urgency == "urgent"), ("SAFEGUARDING", referral.safeguarding_flag),
-                                   ("UNDER 18", referral.under_18)) if on]
+    flags = [
+        name
+        for name, on in (
+            ("URGENT", referral.urgency == "urgent"),
+            ("SAFEGUARDING", referral.safeguarding_flag),
+            ("UNDER 18", referral.under_18),
+        )
+        if on
+    ]
     await _tell_unit(db, settings, unit_notice_text(referral.reference, flags), now, f"unit:new:{referral.reference}")
 
 

@@ -27,7 +27,7 @@ from store.conversations import count_attempt, find_message, finish_message, loc
 from store.models import Contact
 from store.outbox import enqueue
 
-__all__ = ["Channel", "Inbound", "Handled", "NotStored", "handle", "process", "PHONE_CHANNELS", "reply_markup"]
+__all__ = ["PHONE_CHANNELS", "Channel", "Handled", "Inbound", "NotStored", "handle", "process", "reply_markup"]
 
 log = logging.getLogger("referral_bot.core")
 

@@ -8,7 +8,7 @@ from typing import Protocol
 from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
-__all__ = ["Accepted", "Retry", "Failed", "Result", "Sender"]
+__all__ = ["Accepted", "Failed", "Result", "Retry", "Sender"]
 
 
 @dataclass(frozen=True)

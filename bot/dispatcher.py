@@ -15,8 +15,18 @@ from flows.channels import PHONE_CHANNELS, Channel
 from flows.statuses import AppointmentStatus, OutboundStatus
 from store.contacts import set_blocked, set_opted_out
 from store.models import Appointment
-from store.outbox import (STALE_SENDING, Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due,
-                          recipient_of, renew_claim, untried)
+from store.outbox import (
+    STALE_SENDING,
+    Claimed,
+    claim_due,
+    mark_accepted,
+    mark_failed,
+    mark_retry,
+    next_due,
+    recipient_of,
+    renew_claim,
+    untried,
+)
 
 __all__ = ["Dispatcher"]
 
@@ -78,7 +88,7 @@ class Dispatcher:
                 return
             try:
                 result = await self._senders[message.channel].send(message)
-            except Exception:  # noqa: BLE001 - a sender bug must not lose the message: retry it later
+            except Exception:
                 log.exception("sender crashed outbox=%s channel=%s", message.id, message.channel)
                 result = Retry("sender_error")
         now = datetime.now(UTC)
@@ -140,7 +150,7 @@ class Dispatcher:
         while True:
             try:
                 busy = await self.run_once()
-            except Exception:  # noqa: BLE001 - the loop must outlive a database blip
+            except Exception:
                 log.exception("dispatcher batch failed")
                 busy = 0
             if busy:
@@ -155,7 +165,7 @@ class Dispatcher:
         try:
             async with self._sessions() as db:
                 due = await next_due(db)
-        except Exception:  # noqa: BLE001 - fall back to the poll interval
+        except Exception:
             return self._poll
         if due is None:
             return self._poll

@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit", "MAX_BODY_BYTES"]
+__all__ = ["MAX_BODY_BYTES", "BodySizeLimit"]
 
 # Twilio's webhook carries at most 1,600 characters of text and Telegram's updates at most 4,096, plus their
 # fields; a staff form is smaller still. A quarter of a megabyte leaves room for all of them many times over.

@@ -12,7 +12,7 @@ from bot.settings import Settings
 from flows.channels import Channel
 from store.conversations import pending_messages
 
-__all__ = ["recover_pending", "GRACE"]
+__all__ = ["GRACE", "recover_pending"]
 
 log = logging.getLogger("referral_bot.recovery")
 
@@ -33,7 +33,7 @@ async def recover_pending(sessions: async_sessionmaker[AsyncSession], settings: 
         try:
             await process(inbound, sessions, settings, via_outbox=inbound.channel != Channel.SIMULATOR)
             done += 1
-        except Exception:  # noqa: BLE001 - process() counted it (it is failed after a few tries): move on
+        except Exception:
             log.exception("recovery failed message=%s", message.id)
     if done:
         log.info("recovered messages=%d", done)

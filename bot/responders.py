@@ -45,8 +45,18 @@ from store.referrals import create_referral, get_referral, new_reference, record
 if TYPE_CHECKING:  # the core imports this module to route its messages
     from bot.core import Inbound
 
-__all__ = ["Turn", "Answer", "Responder", "RESPONDERS", "respond", "attach_answer", "flow_context",
-           "young_person_hash", "STATUS_COMMAND", "NOT_EXPECTED"]
+__all__ = [
+    "NOT_EXPECTED",
+    "RESPONDERS",
+    "STATUS_COMMAND",
+    "Answer",
+    "Responder",
+    "Turn",
+    "attach_answer",
+    "flow_context",
+    "respond",
+    "young_person_hash",
+]
 
 log = logging.getLogger("referral_bot.core")
 

@@ -16,15 +16,15 @@ from bot.dispatcher import Dispatcher
 from bot.email_sender import EmailSender
 from bot.settings import Settings
 from bot.sms_sender import SmsSender
-from flows.channels import Channel
 from bot.staff.security import CookieSigner, LoginThrottle
+from flows.channels import Channel
 from store.db import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
     # Only for the annotation: bot.telegram's webhook route itself depends on this module.
     from bot.telegram import TelegramChannel
 
-__all__ = ["Runtime", "RuntimeDep", "runtime_of", "get_runtime", "provider_senders", "run_worker"]
+__all__ = ["Runtime", "RuntimeDep", "get_runtime", "provider_senders", "run_worker", "runtime_of"]
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from bot.actions import Actor
 from bot.settings import Settings
 from bot.simulator_addresses import simulated_young_person_sender
 from flows.channels import Channel
-from flows.process import Refused, Role, Status
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
+from flows.process import Refused, Role, Status
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
 from flows.statuses import AppointmentStatus
 from store.appointments import appointments_for, cancel_pending_reminders, get_appointment
@@ -25,8 +25,17 @@ from store.outbox import enqueue
 from store.queue import caseworker_of
 from store.referrals import lock_referral
 
-__all__ = ["add_session", "move_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
-           "can_text", "young_person_address"]
+__all__ = [
+    "add_session",
+    "can_text",
+    "cancel_session",
+    "move_session",
+    "send_first_contact",
+    "set_reminders",
+    "worker_name",
+    "young_name",
+    "young_person_address",
+]
 
 
 def young_name(referral: Referral) -> str:
@@ -82,11 +91,15 @@ async def add_session(db: AsyncSession, settings: Settings, reference: str, day:
     local = starts_at.astimezone(settings.tz).strftime("%a %d %b %Y %H:%M")
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_added",
                          status_after=referral.status, note=f"{local}, {place}"))
-    await audit(db, actor.name, "session_added", now, referral.reference, f"session {appointment.id}, reminders={planned}")
+    await audit(
+        db, actor.name, "session_added", now, referral.reference, f"session {appointment.id}, reminders={planned}"
+    )
     return appointment
 
 
-async def _plan(db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime) -> int:
+async def _plan(
+    db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime
+) -> int:
     if referral.reminders_off or not can_text(referral):
         return 0
     worker = await caseworker_of(db, referral)
@@ -163,7 +176,9 @@ async def move_session(db: AsyncSession, settings: Settings, appointment_id: int
     local = starts_at.astimezone(settings.tz).strftime("%a %d %b %Y %H:%M")
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_moved",
                          status_after=referral.status, note=f"{local}, {place}"))
-    await audit(db, actor.name, "session_moved", now, referral.reference, f"session {appointment.id}, reminders={planned}")
+    await audit(
+        db, actor.name, "session_moved", now, referral.reference, f"session {appointment.id}, reminders={planned}"
+    )
     return appointment
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "decode_data_key"]
+__all__ = ["Settings", "SettingsError", "decode_data_key", "get_settings", "load_settings"]
 
 KEY_BYTES = 32
 
@@ -196,7 +196,11 @@ class Settings(BaseSettings):
         if self.sms_enabled and not (self.twilio_from_number or self.twilio_messaging_service_sid):
             raise ValueError("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is needed to send SMS "
                              "(a UK long number like +447700900000, or MG... )")
-        if self.telegram_enabled and self.telegram_mode == "webhook" and not self.telegram_webhook_secret.get_secret_value():
+        if (
+            self.telegram_enabled
+            and self.telegram_mode == "webhook"
+            and not self.telegram_webhook_secret.get_secret_value()
+        ):
             raise ValueError("TELEGRAM_WEBHOOK_SECRET is needed in webhook mode (or set TELEGRAM_MODE=polling)")
         return self
 
@@ -238,7 +242,9 @@ class Settings(BaseSettings):
         if self.data_key is not None:
             return decode_data_key(self.data_key.get_secret_value())
         if self.environment == "production":
-            raise SettingsError("DATA_KEY is not set: production needs it in the environment (referral-bot keygen makes one)")
+            raise SettingsError(
+                "DATA_KEY is not set: production needs it in the environment (referral-bot keygen makes one)"
+            )
         if not self.data_key_file.exists():
             raise SettingsError(
                 f"DATA_KEY is not set and {self.data_key_file} does not exist: "
@@ -277,7 +283,7 @@ def _describe(error: ValidationError) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's errors into one clear line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # overrides are checked by pydantic, not by mypy
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
 

@@ -14,14 +14,13 @@ from pydantic import BaseModel, Field
 from bot.core import Inbound, handle
 from bot.delivery import Accepted, Result
 from bot.runtime import RuntimeDep
-from bot.settings import Settings
+from bot.simulator_addresses import SimulatorRole, simulator_sender
 from flows.channels import Channel
 from flows.statuses import OutboundStatus
-from bot.simulator_addresses import SimulatorRole, simulator_sender
 from store.contacts import find_contact
 from store.outbox import Claimed, delivered_to
 
-__all__ = ["router", "SimulatorMessage", "SimulatorSender"]
+__all__ = ["SimulatorMessage", "SimulatorSender", "router"]
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["SimulatorRole", "SIMULATED_YOUNG_PERSON", "simulator_sender", "simulated_young_person_sender",
-           "simulated_young_person"]
+__all__ = [
+    "SIMULATED_YOUNG_PERSON",
+    "SimulatorRole",
+    "simulated_young_person",
+    "simulated_young_person_sender",
+    "simulator_sender",
+]
 
 SimulatorRole = Literal["referrer", "young_person"]
 

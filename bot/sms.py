@@ -20,7 +20,7 @@ from flows.messages import NOT_SAVED
 from flows.text import plain
 from store.outbox import record_status
 
-__all__ = ["router", "INBOUND_PATH"]
+__all__ = ["INBOUND_PATH", "router"]
 
 log = logging.getLogger("referral_bot.sms")
 
@@ -76,7 +76,7 @@ async def sms_inbound(request: Request, runtime: RuntimeDep) -> Response:
         # never to a STOP, which Twilio has acted on and answered itself.
         log.error("inbound sms not stored error=%s", exc)
         return _twiml([] if carrier_keyword(inbound.text) == Keyword.OPT_OUT else [NOT_SAVED])
-    except Exception as exc:  # noqa: BLE001 - stored: the app's recovery answers it by the REST API shortly
+    except Exception as exc:
         log.error("inbound sms stored, not yet processed error=%s", type(exc).__name__)
         return _twiml([])
     return _twiml([reply.text for reply in handled.replies])

@@ -28,7 +28,7 @@ from flows.channels import Channel
 from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
-__all__ = ["SmsSender", "STATUS_PATH", "TokenBucket"]
+__all__ = ["STATUS_PATH", "SmsSender", "TokenBucket"]
 
 log = logging.getLogger("referral_bot.sms")
 # The twilio client logs each request's query at INFO, and a lookup's query is a phone number: keep

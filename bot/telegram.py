@@ -31,7 +31,7 @@ from flows.channels import Channel
 from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
-__all__ = ["router", "WEBHOOK_PATH", "TelegramSender", "TelegramChannel", "COMMANDS"]
+__all__ = ["COMMANDS", "WEBHOOK_PATH", "TelegramChannel", "TelegramSender", "router"]
 
 log = logging.getLogger("referral_bot.telegram")
 
@@ -150,8 +150,6 @@ class TelegramChannel:
     async def inbound(self, data: dict[str, Any]) -> None:
         """Handle one update: through the core, replies into the outbox, sent straight away."""
         update = Update.de_json(data, self.sender.bot)
-        if update is None:
-            return
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
@@ -186,7 +184,7 @@ class TelegramChannel:
                     log.error("telegram update not stored update=%s error=%s", update.update_id, exc)
                     await asyncio.sleep(NOT_STORED_PAUSE_SECONDS)
                     break
-                except Exception:  # noqa: BLE001 - the update is stored; recovery retries it
+                except Exception:
                     log.exception("telegram update failed update=%s", update.update_id)
                 offset = update.update_id + 1
 

@@ -13,7 +13,7 @@ __all__ = ["TWILIO_API", "BaseUrlHttpClient", "make_twilio_client"]
 TWILIO_API = "https://api.twilio.com"
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
+class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type information
     """Sends what the library would send to api.twilio.com to `base_url` instead."""
 
     def __init__(self, base_url: str, timeout: float = 10.0, **kwargs: Any) -> None:
@@ -26,6 +26,8 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
-def make_twilio_client(account_sid: str, auth_token: str, api_base_url: str = TWILIO_API, timeout: float = 10.0) -> Client:
+def make_twilio_client(
+    account_sid: str, auth_token: str, api_base_url: str = TWILIO_API, timeout: float = 10.0
+) -> Client:
     """The official client, talking to Twilio or to whatever `api_base_url` names."""
     return Client(account_sid, auth_token, http_client=BaseUrlHttpClient(api_base_url, timeout=timeout))

@@ -69,7 +69,7 @@ async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings:
                 if counts.total:
                     log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d", counts.conversations,
                              counts.messages, counts.declined, counts.closed, counts.outbound)
-        except Exception:  # noqa: BLE001 - maintenance must not stop the app; it runs again later
+        except Exception:
             log.exception("maintenance failed")
         await asyncio.sleep(RECOVER_EVERY_SECONDS)
 
@@ -80,7 +80,7 @@ async def _configure_telegram(channel: TelegramSender) -> None:
         try:
             await channel.configure()
             return
-        except Exception as exc:  # noqa: BLE001 - logged and retried
+        except Exception as exc:
             log.warning("telegram set-up failed attempt=%d error=%s", attempt, type(exc).__name__)
             await asyncio.sleep(min(30, 2**attempt))
 
@@ -173,7 +173,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), runtime.sessions() as db:
                 await db.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure to reach the database is "unhealthy"
+        except Exception:
             log.warning("health check: database unavailable")
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok"})

@@ -9,15 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.sessions import worker_name, young_person_address
 from bot.settings import Settings
 from flows.channels import Channel
-from flows.model import Reply
 from flows.discreet import cant_come_text, confirmed_text, forwarded_text, saved_text
+from flows.model import Reply
 from flows.replies import Answer, read_reply
 from flows.statuses import AppointmentStatus
 from store.appointments import cancel_pending_reminders, next_unanswered
 from store.audit import audit
 from store.contacts import find_contact
-from store.outbox import enqueue, last_sent_purpose
 from store.models import CaseworkerNotice, Referral, User
+from store.outbox import enqueue, last_sent_purpose
 from store.queue import caseworker_of
 
 __all__ = ["answer_young_person"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Channel", "PHONE_CHANNELS", "REPLYABLE_CHANNELS"]
+__all__ = ["PHONE_CHANNELS", "REPLYABLE_CHANNELS", "Channel"]
 
 
 class Channel(StrEnum):

@@ -23,7 +23,7 @@ from flows.safety import suggests_immediate_danger
 from flows.screening import Reason, explanation
 from flows.summary import SO_FAR, render_summary, summary_items
 
-__all__ = ["step", "State", "MACHINE", "TRANSITIONS", "STATES", "command_of", "COMMANDS"]
+__all__ = ["COMMANDS", "MACHINE", "STATES", "TRANSITIONS", "State", "command_of", "step"]
 
 STUCK_AFTER = 3
 _ITEM_NUMBER = re.compile(r"[0-9]{1,4}")
@@ -50,7 +50,7 @@ def _build_transitions() -> list[dict[str, Any]]:
     after RESTART), there is one row per possible destination, and its condition picks the row.
     """
     table: list[dict[str, Any]] = [{"trigger": "begin", "source": FINISHED, "dest": FIRST}]
-    for here, following in zip(QUESTION_KEYS, [*QUESTION_KEYS[1:], State.SUMMARY]):
+    for here, following in zip(QUESTION_KEYS, [*QUESTION_KEYS[1:], State.SUMMARY], strict=True):
         # An edit from the summary goes straight back to it once nothing is missing.
         table.append({"trigger": "answered", "source": here, "dest": State.SUMMARY, "conditions": "finishing_edit"})
         table.append({"trigger": "answered", "source": here, "dest": following})

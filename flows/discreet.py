@@ -13,8 +13,19 @@ from datetime import datetime
 from flows.reminders import ReminderKind
 from flows.text import MAX_SINGLE, gsm_safe, is_gsm7, plain, segment_count
 
-__all__ = ["DEFAULT_PLACE", "FORBIDDEN_WORDS", "check_discreet", "reminder_text", "first_contact_text",
-           "confirmed_text", "saved_text", "cant_come_text", "forwarded_text", "moved_text", "cancelled_text"]
+__all__ = [
+    "DEFAULT_PLACE",
+    "FORBIDDEN_WORDS",
+    "cancelled_text",
+    "cant_come_text",
+    "check_discreet",
+    "confirmed_text",
+    "first_contact_text",
+    "forwarded_text",
+    "moved_text",
+    "reminder_text",
+    "saved_text",
+]
 
 DEFAULT_PLACE = "the usual place"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Keyword", "OPT_OUT_WORDS", "OPT_IN_WORDS", "carrier_keyword"]
+__all__ = ["OPT_IN_WORDS", "OPT_OUT_WORDS", "Keyword", "carrier_keyword"]
 
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 # YES opts a number back in at Twilio too, so it must count here as well for an opted-out number.

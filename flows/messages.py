@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 __all__ = [
-    "WELCOME", "EMERGENCY", "CONFIRM_RESTART", "RESTARTED", "CARRY_ON", "FIRST_QUESTION",
-    "SUMMARY_PROMPT", "NOT_SAVED", "help_text", "stuck_text", "submitted_text", "pick_number_text",
+    "CARRY_ON",
+    "CONFIRM_RESTART",
+    "EMERGENCY",
+    "FIRST_QUESTION",
+    "NOT_SAVED",
+    "RESTARTED",
+    "SUMMARY_PROMPT",
+    "WELCOME",
+    "help_text",
+    "pick_number_text",
+    "stuck_text",
+    "submitted_text",
 ]
 
 WELCOME = (

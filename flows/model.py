@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Answers", "Context", "Draft", "Reply", "ReplyKind", "Submitted", "ScreenedOut", "Outcome"]
+__all__ = ["Answers", "Context", "Draft", "Outcome", "Reply", "ReplyKind", "ScreenedOut", "Submitted"]
 
 Answers = dict[str, Any]
 """Answers by question key; values are JSON-ready (dates as ISO text)."""

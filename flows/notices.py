@@ -5,8 +5,19 @@ from __future__ import annotations
 from flows.process import Status
 from flows.text import gsm_safe
 
-__all__ = ["DECLINE_REASONS", "declined_text", "accepted_text", "info_request_text", "info_received_text",
-           "status_text", "status_unknown_text", "unit_notice_text", "unit_alert_text", "MAX_QUESTION", "MAX_REASON"]
+__all__ = [
+    "DECLINE_REASONS",
+    "MAX_QUESTION",
+    "MAX_REASON",
+    "accepted_text",
+    "declined_text",
+    "info_received_text",
+    "info_request_text",
+    "status_text",
+    "status_unknown_text",
+    "unit_alert_text",
+    "unit_notice_text",
+]
 
 MAX_QUESTION = 90
 MAX_REASON = 60

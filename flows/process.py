@@ -13,7 +13,7 @@ from typing import Self
 
 from transitions import Machine, MachineError
 
-__all__ = ["Action", "Status", "Role", "Move", "Refused", "decide", "TRANSITIONS", "DECISION_DAYS", "allowed_actions"]
+__all__ = ["DECISION_DAYS", "TRANSITIONS", "Action", "Move", "Refused", "Role", "Status", "allowed_actions", "decide"]
 
 DECISION_DAYS = 7
 
@@ -29,7 +29,9 @@ class Status(StrEnum):
     colour: str
     words: str
 
-    def __new__(cls, value: str, label: str, colour: str, words: str) -> Self:
+    # The defaults are for the type checker only: `Status("queued")` looks a member up by value and
+    # never calls __new__, which runs once per member with all four parts.
+    def __new__(cls, value: str, label: str = "", colour: str = "", words: str = "") -> Self:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label, member.colour, member.words = label, colour, words
@@ -66,7 +68,12 @@ REVIEWING = [Status.IN_REVIEW, Status.MORE_INFO]
 TRANSITIONS: list[dict[str, object]] = [
     {"trigger": Action.CLAIM, "source": [Status.QUEUED], "dest": Status.IN_REVIEW},
     {"trigger": Action.RELEASE, "source": REVIEWING, "dest": Status.QUEUED, "conditions": "is_reviewer"},
-    {"trigger": Action.REQUEST_INFO, "source": [Status.IN_REVIEW], "dest": Status.MORE_INFO, "conditions": "is_reviewer"},
+    {
+        "trigger": Action.REQUEST_INFO,
+        "source": [Status.IN_REVIEW],
+        "dest": Status.MORE_INFO,
+        "conditions": "is_reviewer",
+    },
     {"trigger": Action.INFO_RECEIVED, "source": [Status.MORE_INFO], "dest": Status.IN_REVIEW},
     {"trigger": Action.ACCEPT, "source": REVIEWING, "dest": Status.ACCEPTED, "conditions": "is_reviewer"},
     {"trigger": Action.DECLINE, "source": REVIEWING, "dest": Status.DECLINED, "conditions": "is_reviewer"},
@@ -127,7 +134,7 @@ def decide(action: Action, status: str, reviewer: str | None, actor: str, role: 
     case = _Case(state=status, reviewer=reviewer, actor=actor)
     MACHINE.add_model(case, initial=Status(status))
     try:
-        moved = case.trigger(action)  # type: ignore[attr-defined]
+        moved = case.trigger(action)  # type: ignore[attr-defined]  # transitions adds trigger() to the model at run time
     except MachineError:
         moved = False
     finally:

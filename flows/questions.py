@@ -29,7 +29,7 @@ from flows.parsing import (
 )
 from flows.screening import Reason, age_reason
 
-__all__ = ["Question", "QUESTIONS", "BY_KEY", "SCREENING_KEYS", "age_of", "applicable"]
+__all__ = ["BY_KEY", "QUESTIONS", "SCREENING_KEYS", "Question", "age_of", "applicable"]
 
 Parser = Callable[[str, Context], Any]
 Condition = Callable[[Answers, Context], bool]
@@ -148,7 +148,11 @@ def _language(text: str, ctx: Context) -> dict[str, Any]:
 
 def _consent(text: str, ctx: Context) -> dict[str, Any]:
     # Safeguarding needs to know who gave consent and when, not only whether.
-    return {"agreed": parse_yes_no(text), "given_by": "young person, as told by the referrer", "at": ctx.now.isoformat()}
+    return {
+        "agreed": parse_yes_no(text),
+        "given_by": "young person, as told by the referrer",
+        "at": ctx.now.isoformat(),
+    }
 
 
 def _agencies(text: str, ctx: Context) -> dict[str, bool | None]:
@@ -234,7 +238,7 @@ def _show_flags(value: dict[str, bool | None]) -> str:
 
 
 def _show_language(value: dict[str, Any]) -> str:
-    return value["language"] + (", interpreter" if value["interpreter"] else "")
+    return str(value["language"]) + (", interpreter" if value["interpreter"] else "")
 
 
 def _show_consent(value: dict[str, Any]) -> str:
@@ -374,16 +378,62 @@ SCREENING_KEYS: frozenset[str] = frozenset(q.key for q in QUESTIONS if q.screen 
 
 # How each answer is headed where staff read a whole referral, in the sections it is laid out in.
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Eligibility", (("dob", "Date of birth"), ("borough", "London borough"), ("gang_involved", "Involved in gangs"),
-                     ("risks", "Risks"), ("motivated", "Motivated to leave"), ("willing", "Willing to work with us"),
-                     ("extensive_support", "Extensive existing support"), ("services_local", "Services available locally"))),
-    ("Referrer", (("referrer_name", "Name"), ("referrer_role", "Job title"), ("referrer_org", "Organisation and team"),
-                  ("referrer_phone", "Phone"), ("referrer_email", "Email"), ("relationship", "Relationship to the young person"))),
-    ("Young person", (("yp_first_name", "First name"), ("yp_last_name", "Last name"), ("yp_known_as", "Known as"),
-                      ("yp_gender", "Gender"), ("yp_mobile", "Mobile"), ("yp_language", "First language"))),
-    ("Consent", (("consent", "Knows and agrees to the referral and contact"), ("mash", "MASH referral made (under 18)"))),
-    ("Risks and needs", (("risk_history", "History"), ("risk_note", "Note on risks"), ("needs", "Needs"),
-                         ("specialist", "Specialist support"), ("agencies", "Agencies involved"))),
-    ("Contact and urgency", (("safe_contact", "Safe to contact by"), ("best_times", "Best times"), ("urgency", "Urgency"),
-                             ("notes", "Anything else"))),
+    (
+        "Eligibility",
+        (
+            ("dob", "Date of birth"),
+            ("borough", "London borough"),
+            ("gang_involved", "Involved in gangs"),
+            ("risks", "Risks"),
+            ("motivated", "Motivated to leave"),
+            ("willing", "Willing to work with us"),
+            ("extensive_support", "Extensive existing support"),
+            ("services_local", "Services available locally"),
+        ),
+    ),
+    (
+        "Referrer",
+        (
+            ("referrer_name", "Name"),
+            ("referrer_role", "Job title"),
+            ("referrer_org", "Organisation and team"),
+            ("referrer_phone", "Phone"),
+            ("referrer_email", "Email"),
+            ("relationship", "Relationship to the young person"),
+        ),
+    ),
+    (
+        "Young person",
+        (
+            ("yp_first_name", "First name"),
+            ("yp_last_name", "Last name"),
+            ("yp_known_as", "Known as"),
+            ("yp_gender", "Gender"),
+            ("yp_mobile", "Mobile"),
+            ("yp_language", "First language"),
+        ),
+    ),
+    (
+        "Consent",
+        (("consent", "Knows and agrees to the referral and contact"), ("mash", "MASH referral made (under 18)")),
+    ),
+    (
+        "Risks and needs",
+        (
+            ("risk_history", "History"),
+            ("risk_note", "Note on risks"),
+            ("needs", "Needs"),
+            ("specialist", "Specialist support"),
+            ("agencies", "Agencies involved"),
+        ),
+    ),
+    (
+        "Contact and urgency",
+        (
+            ("safe_contact", "Safe to contact by"),
+            ("best_times", "Best times"),
+            ("urgency", "Urgency"),
+            ("notes", "Anything else"),
+        ),
+    ),
 )

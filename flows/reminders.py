@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-
 __all__ = ["DEFAULT_OFFSETS", "Note", "Offset", "PlannedReminder", "QuietHours", "ReminderKind", "parse_offsets",
            "plan_reminders", "session_start"]
 

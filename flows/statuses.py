@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-__all__ = ["InboundStatus", "OutboundStatus", "AppointmentStatus"]
+__all__ = ["AppointmentStatus", "InboundStatus", "OutboundStatus"]
 
 
 class _Labelled(StrEnum):
@@ -19,7 +19,9 @@ class _Labelled(StrEnum):
 
     label: str
 
-    def __new__(cls, value: str, label: str) -> Self:
+    # The default is for the type checker only: `InboundStatus("received")` looks a member up by
+    # value and never calls __new__, which runs once per member with its label.
+    def __new__(cls, value: str, label: str = "") -> Self:
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label

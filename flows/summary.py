@@ -6,7 +6,7 @@ from flows.model import Answers, Context
 from flows.questions import Question, applicable
 from flows.text import gsm_safe, segment_count
 
-__all__ = ["summary_items", "render_summary", "HEADER", "SO_FAR", "MAX_SUMMARY_SEGMENTS"]
+__all__ = ["HEADER", "MAX_SUMMARY_SEGMENTS", "SO_FAR", "render_summary", "summary_items"]
 
 MAX_SUMMARY_SEGMENTS = 3
 HEADER = "Check, then YES to send, or a number to change it:"

@@ -9,10 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.process import Status
 from flows.statuses import AppointmentStatus, OutboundStatus
+from store.db import rows_affected
 from store.models import Appointment, CaseworkerNotice, OutboundMessage, Place, Referral
 
-__all__ = ["appointments_for", "get_appointment", "cancel_pending_reminders", "reminders_for", "next_unanswered",
-           "places_of", "add_place", "referral_for_young_person", "unseen_notices", "mark_notices_seen"]
+__all__ = [
+    "add_place",
+    "appointments_for",
+    "cancel_pending_reminders",
+    "get_appointment",
+    "mark_notices_seen",
+    "next_unanswered",
+    "places_of",
+    "referral_for_young_person",
+    "reminders_for",
+    "unseen_notices",
+]
 
 
 async def appointments_for(db: AsyncSession, referral_id: int) -> list[Appointment]:
@@ -41,7 +52,7 @@ async def cancel_pending_reminders(db: AsyncSession, appointment_id: int, now: d
         .where(OutboundMessage.appointment_id == appointment_id, OutboundMessage.status == OutboundStatus.PENDING)
         .values(status=OutboundStatus.CANCELLED, updated_at=now)
     )
-    return result.rowcount or 0
+    return rows_affected(result)
 
 
 async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> Appointment | None:

@@ -13,7 +13,7 @@ from flows.channels import Channel
 from store.crypto import keyed_hash
 from store.models import Contact, ContactEvent
 
-__all__ = ["contact_for", "find_contact", "set_opted_out", "set_blocked", "address_hash"]
+__all__ = ["address_hash", "contact_for", "find_contact", "set_blocked", "set_opted_out"]
 
 
 def address_hash(channel: Channel, address: str) -> str:
@@ -27,7 +27,7 @@ async def contact_for(db: AsyncSession, channel: Channel, address: str, now: dat
     existing = await _by_hash(db, channel, digest)
     if existing is not None:
         return existing
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     await db.execute(
         insert(Contact)
         .values(channel=channel, address_hash=digest, address=address, opted_out=False, blocked=False,

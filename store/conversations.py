@@ -15,8 +15,18 @@ from flows.statuses import InboundStatus
 from store.crypto import keyed_hash
 from store.models import Conversation, InboundMessage
 
-__all__ = ["sender_hash", "find_conversation", "lock_conversation", "store_inbound", "find_message", "finish_message",
-           "forget_message_bodies", "pending_messages", "count_attempt", "GIVE_UP_AFTER"]
+__all__ = [
+    "GIVE_UP_AFTER",
+    "count_attempt",
+    "find_conversation",
+    "find_message",
+    "finish_message",
+    "forget_message_bodies",
+    "lock_conversation",
+    "pending_messages",
+    "sender_hash",
+    "store_inbound",
+]
 
 # Failed this many times, a stored message is marked failed instead of being tried again and again.
 GIVE_UP_AFTER = 3
@@ -27,7 +37,7 @@ def sender_hash(channel: Channel, sender: str) -> str:
 
 
 def _insert(db: AsyncSession) -> Any:
-    return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 async def find_conversation(db: AsyncSession, channel: Channel, sender: str) -> Conversation | None:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["configure", "encrypt", "decrypt", "keyed_hash", "is_configured", "DecryptionError", "KeyMissing"]
+__all__ = ["DecryptionError", "KeyMissing", "configure", "decrypt", "encrypt", "is_configured", "keyed_hash"]
 
 # The first byte says which scheme and key wrote a value, so keys can be rotated later.
 _VERSION = b"\x01"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["make_engine", "make_sessionmaker", "is_sqlite"]
+__all__ = ["is_sqlite", "make_engine", "make_sessionmaker", "rows_affected"]
 
 
 def is_sqlite(url: str) -> bool:
@@ -64,3 +64,12 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # Take the write lock up front: a read that later upgrades to a write can deadlock
         # against another process and fail with "database is locked".
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed.
+
+    At run time a DML statement's result is a CursorResult, which has `rowcount`; the async
+    session's `execute` is typed to return the plain Result, which does not.
+    """
+    return cast("CursorResult[Any]", result).rowcount or 0

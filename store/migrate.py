@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["alembic_config", "upgrade_to_head", "is_at_head"]
+__all__ = ["alembic_config", "is_at_head", "upgrade_to_head"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,7 +32,7 @@ async def is_at_head(engine: AsyncEngine) -> bool:
     """Whether the database has every migration applied."""
     head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
 
-    def current(connection) -> str | None:  # type: ignore[no-untyped-def]
+    def current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
     async with engine.connect() as connection:

@@ -13,9 +13,28 @@ from flows.process import Status as ReferralStatus
 from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
 from store.types import EncryptedJSON, EncryptedText, EnumText, UTCDateTime
 
-__all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
-           "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus", "ReferralEvent", "User",
-           "StaffSession", "AuditEntry", "Appointment", "AppointmentStatus", "Place", "CaseworkerNotice"]
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEntry",
+    "Base",
+    "CaseworkerNotice",
+    "Contact",
+    "ContactEvent",
+    "Conversation",
+    "InboundMessage",
+    "InboundStatus",
+    "OutboundMessage",
+    "OutboundStatus",
+    "Place",
+    "Referral",
+    "ReferralEvent",
+    "ReferralStatus",
+    "SafeguardingAlert",
+    "ScreenOut",
+    "StaffSession",
+    "User",
+]
 
 
 class Base(DeclarativeBase):

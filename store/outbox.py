@@ -16,18 +16,33 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, update
-from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from flows.channels import Channel
 from flows.statuses import OutboundStatus
 from flows.text import plain, segment_count
 from store.contacts import contact_for
+from store.db import rows_affected
 from store.models import Contact, OutboundMessage
 
-__all__ = ["enqueue", "claim_due", "renew_claim", "next_due", "delivered_to", "mark_accepted", "mark_retry",
-           "mark_failed", "record_status", "last_sent_purpose", "untried", "recipient_of", "Claimed", "RETRY_DELAYS",
-           "STALE_SENDING"]
+__all__ = [
+    "RETRY_DELAYS",
+    "STALE_SENDING",
+    "Claimed",
+    "claim_due",
+    "delivered_to",
+    "enqueue",
+    "last_sent_purpose",
+    "mark_accepted",
+    "mark_failed",
+    "mark_retry",
+    "next_due",
+    "recipient_of",
+    "record_status",
+    "renew_claim",
+    "untried",
+]
 
 # Backoff between tries of a retryable failure (429, 5xx, time-outs); then the message has failed.
 RETRY_DELAYS = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=30), timedelta(minutes=2),
@@ -173,7 +188,7 @@ async def renew_claim(db: AsyncSession, message_id: int, attempts: int, now: dat
     renewed = await db.execute(update(OutboundMessage)
                                .where(_still_claimed(message_id, attempts))
                                .values(updated_at=now))
-    return renewed.rowcount == 1
+    return rows_affected(renewed) == 1
 
 
 def _still_claimed(message_id: int, attempts: int) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import rows_affected
 from store.models import Conversation, InboundMessage
 
 __all__ = ["PurgeCounts", "purge_drafts"]
@@ -24,4 +25,4 @@ async def purge_drafts(db: AsyncSession, now: datetime, ttl_hours: int) -> Purge
     cutoff = now - timedelta(hours=ttl_hours)
     messages = await db.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
     conversations = await db.execute(delete(Conversation).where(Conversation.updated_at < cutoff))
-    return PurgeCounts(conversations=conversations.rowcount or 0, messages=messages.rowcount or 0)
+    return PurgeCounts(conversations=rows_affected(conversations), messages=rows_affected(messages))

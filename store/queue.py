@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.process import DECISION_DAYS, Status
 from store.models import Referral, ReferralEvent, User
 
-__all__ = ["QueueFilter", "QueuePage", "OPEN", "list_queue", "referral_history", "is_overdue", "FLAGS", "caseworker_of"]
+__all__ = ["FLAGS", "OPEN", "QueueFilter", "QueuePage", "caseworker_of", "is_overdue", "list_queue", "referral_history"]
 
 OPEN = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
 FLAGS = ("safeguarding", "under_18", "more_info", "overdue")
@@ -42,7 +42,7 @@ def is_overdue(referral: Referral, now: datetime) -> bool:
 async def list_queue(db: AsyncSession, filters: QueueFilter, now: datetime, page: int = 1) -> QueuePage:
     """Referrals matching the filters, safeguarding and overdue first, then by urgency, then oldest."""
     due = now - timedelta(days=DECISION_DAYS)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if filters.status is None:
         conditions.append(Referral.status.in_(OPEN))
     elif filters.status != "all":

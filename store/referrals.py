@@ -13,8 +13,15 @@ from flows.channels import Channel
 from flows.process import Refused, Status
 from store.models import Referral, ScreenOut
 
-__all__ = ["REFERENCE_ALPHABET", "new_reference", "create_referral", "list_referrals", "get_referral",
-           "lock_referral", "record_screen_out"]
+__all__ = [
+    "REFERENCE_ALPHABET",
+    "create_referral",
+    "get_referral",
+    "list_referrals",
+    "lock_referral",
+    "new_reference",
+    "record_screen_out",
+]
 
 # No 0/O or 1/I: references are read aloud and typed back from a phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

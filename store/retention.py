@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from flows.process import Status
-from store.audit import audit
 from flows.statuses import OutboundStatus
+from store.audit import audit
+from store.db import rows_affected
 from store.models import OutboundMessage, Referral
 from store.purge import purge_drafts
 
-__all__ = ["RetentionCounts", "purge_expired", "FINISHED_OUTBOUND", "ACTOR"]
+__all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired"]
 
 # Statuses after which the dispatcher never touches a message again (Twilio's "queued" and "sent"
 # are as far as some messages ever get reported).
@@ -82,4 +83,4 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
         .execution_options(synchronize_session=False))
     return RetentionCounts(conversations=drafts.conversations, messages=drafts.messages,
                            declined=deleted[Status.DECLINED.value], closed=deleted[Status.CLOSED.value],
-                           outbound=outbound.rowcount or 0)
+                           outbound=rows_affected(outbound))

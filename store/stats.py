@@ -22,10 +22,27 @@ from flows.process import DECISION_DAYS, Status
 from flows.statuses import AppointmentStatus, OutboundStatus
 from store.models import Appointment, OutboundMessage, Referral, ScreenOut
 
-__all__ = ["WEEKS", "Source", "SOURCE_NAMES", "WeekRow", "ScreenOutStats", "DecisionTimes", "ReminderStats",
-           "Stats", "week_start", "window_start", "classify_source", "percentile", "referrals_per_week",
-           "screen_outs_by_reason", "referral_sources", "boroughs", "time_to_decision", "reminder_confirmations",
-           "collect"]
+__all__ = [
+    "SOURCE_NAMES",
+    "WEEKS",
+    "DecisionTimes",
+    "ReminderStats",
+    "ScreenOutStats",
+    "Source",
+    "Stats",
+    "WeekRow",
+    "boroughs",
+    "classify_source",
+    "collect",
+    "percentile",
+    "referral_sources",
+    "referrals_per_week",
+    "reminder_confirmations",
+    "screen_outs_by_reason",
+    "time_to_decision",
+    "week_start",
+    "window_start",
+]
 
 WEEKS = 12
 
@@ -225,7 +242,7 @@ async def time_to_decision(db: AsyncSession, now: datetime, tz: tzinfo, weeks: i
     found = await db.execute(select(Referral.created_at, Referral.decided_at)
                              .where(Referral.decided_at.is_not(None), Referral.decided_at >= _since(now, tz, weeks),
                                     Referral.decided_at <= now))
-    days = [(decided_at - created_at).total_seconds() / 86400 for created_at, decided_at in found]
+    days = [(decided_at - created_at).total_seconds() / 86400 for created_at, decided_at in found if decided_at]
     within = sum(1 for d in days if d <= DECISION_DAYS)
     open_statuses = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
     overdue = await db.scalar(select(func.count()).select_from(Referral).where(
@@ -244,17 +261,18 @@ async def reminder_confirmations(db: AsyncSession, now: datetime, tz: tzinfo | N
     reminded = (
         select(OutboundMessage.appointment_id)
         .where(OutboundMessage.appointment_id.is_not(None),
-               OutboundMessage.status.in_((OutboundStatus.QUEUED, OutboundStatus.SENT, OutboundStatus.DELIVERED)))
+               OutboundMessage.status.in_((OutboundStatus.ACCEPTED, OutboundStatus.QUEUED, OutboundStatus.SENT,
+                                                  OutboundStatus.DELIVERED)))
         .distinct()
     )
     found = await db.execute(
-        select(Appointment.status, Appointment.answer.is_not(None))
+        select(Appointment.status)
         .where(Appointment.starts_at >= since, Appointment.starts_at <= now + timedelta(weeks=weeks),
                Appointment.id.in_(reminded))
     )
     counts = {"Confirmed (Y)": 0, "Can't come (N)": 0, "No answer yet": 0, "Cancelled": 0}
     total = 0
-    for status, answered in found.all():
+    for status in found.scalars():
         total += 1
         if status is AppointmentStatus.CONFIRMED:
             counts["Confirmed (Y)"] += 1

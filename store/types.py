@@ -13,7 +13,7 @@ from sqlalchemy.types import TypeDecorator
 
 from store import crypto
 
-__all__ = ["EncryptedText", "EncryptedJSON", "UTCDateTime", "EnumText"]
+__all__ = ["EncryptedJSON", "EncryptedText", "EnumText", "UTCDateTime"]
 
 E = TypeVar("E", bound=StrEnum)
 

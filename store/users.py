@@ -13,9 +13,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import StaffSession, User
 
-__all__ = ["ROLES", "MIN_PASSWORD", "LOCK_AFTER", "LOCK_FOR", "UserError", "create_user", "get_user", "list_users",
-           "set_password", "reset_password", "check_login", "LoginResult", "start_session", "session_user",
-           "end_session", "one_time_password", "caseworkers"]
+__all__ = [
+    "LOCK_AFTER",
+    "LOCK_FOR",
+    "MIN_PASSWORD",
+    "ROLES",
+    "LoginResult",
+    "UserError",
+    "caseworkers",
+    "check_login",
+    "create_user",
+    "end_session",
+    "get_user",
+    "list_users",
+    "one_time_password",
+    "reset_password",
+    "session_user",
+    "set_password",
+    "start_session",
+]
 
 ROLES = ("unit", "caseworker", "admin")
 MIN_PASSWORD = 12

@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import TEST_KEY
 
 from bot.dispatcher import Dispatcher
 from bot.runtime import runtime_of
 from bot.settings import Settings, load_settings
 from bot.web import create_app
-from support import TEST_KEY
 
 # --- channels: the real app on a loopback port, the stand-in providers beside it ----------------
 
@@ -72,7 +72,6 @@ class LiveApp:
 @contextlib.asynccontextmanager
 async def serve_live(settings: Settings, port: int | None = None) -> AsyncIterator[LiveApp]:
     import uvicorn
-
     from support import free_port
 
     port = port or free_port()

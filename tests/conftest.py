@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from channels_support import LiveApp, channel_settings, serve_live
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import TEST_KEY
 
 from bot.settings import Settings, decode_data_key, load_settings
 from bot.web import create_app
@@ -21,8 +23,6 @@ from store import crypto, users
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade_to_head
 from store.models import Base
-from channels_support import LiveApp, channel_settings, serve_live
-from support import TEST_KEY
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 SQLITE_ONLY = os.environ.get("REFERRAL_BOT_TEST_SQLITE_ONLY") == "1"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from support import LONDON, WHOLE_REFERRAL, at
+
 from flows.dialog import step
 from flows.model import Context, Draft, Outcome
-from support import LONDON, WHOLE_REFERRAL, at
 
 WEEKDAY_MORNING = at("2026-11-25 10:00")  # a Wednesday, the unit is open
 CTX = Context(now=WEEKDAY_MORNING, reference="LGX-7K3Q9")
@@ -47,4 +48,4 @@ def with_now(ctx: Context, when: str) -> Context:
     return replace(ctx, now=at(when))
 
 
-__all__ = ["CTX", "LONDON", "WHOLE_REFERRAL", "run", "last", "draft_at", "with_now", "ELIGIBLE_UNTIL_DETAILS"]
+__all__ = ["CTX", "ELIGIBLE_UNTIL_DETAILS", "LONDON", "WHOLE_REFERRAL", "draft_at", "last", "run", "with_now"]

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import WHOLE_REFERRAL, chat, database_away, invoke_cli, run_cli
 
 from bot.settings import Settings
 from bot.web import create_app
 from store.models import Conversation, InboundMessage
 from store.purge import purge_drafts
-from support import WHOLE_REFERRAL, chat, database_away, invoke_cli, run_cli
 
 
 async def test_referrals_list_prints_a_readable_table_and_filters_by_status(

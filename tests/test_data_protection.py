@@ -9,12 +9,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import LEAK_FORMS, PERSONAL, SCREENED_OUT, WHOLE_REFERRAL, chat
 
 from bot.settings import Settings
-from support import chat
 from store import crypto
 from store.models import Base
-from support import LEAK_FORMS, PERSONAL, SCREENED_OUT, WHOLE_REFERRAL
 
 
 def _leaks(haystack: bytes) -> list[str]:

@@ -9,15 +9,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
-
-from channels_support import (MAIL_FROM, PUBLIC_BASE_URL, TWILIO_NUMBER, UNIT_INBOX, LiveApp, email_settings, eventually,
-                              serve_live)
+from channels_support import (
+    MAIL_FROM,
+    PUBLIC_BASE_URL,
+    TWILIO_NUMBER,
+    UNIT_INBOX,
+    LiveApp,
+    email_settings,
+    eventually,
+    serve_live,
+)
 from fakes.smtp_server import FakeSmtp
 from fakes.twilio_api import FakeTwilio, signed_inbound
+from sqlalchemy import select, update
+from support import LEAK_FORMS, WHOLE_REFERRAL
+
 from store.models import OutboundMessage
 from store.outbox import enqueue
-from support import LEAK_FORMS, WHOLE_REFERRAL
+
 
 @pytest.fixture
 async def mail_live(database_url: str, fake_twilio: FakeTwilio, fake_telegram: Any,

@@ -23,20 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER
+from fakes.twilio_api import FakeTwilio
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from support import TEST_KEY
 
 from bot.dispatcher import Dispatcher
 from bot.settings import Settings, decode_data_key, load_settings
 from bot.sms_sender import SmsSender
-from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER
-from fakes.twilio_api import FakeTwilio
 from store import crypto
 from store.contacts import address_hash
 from store.db import make_engine, make_sessionmaker
 from store.models import Contact, OutboundMessage, OutboundStatus
 from store.outbox import claim_due, enqueue, mark_accepted, mark_retry, renew_claim
-from support import TEST_KEY
 
 SQLITE_ONLY = os.environ.get("REFERRAL_BOT_TEST_SQLITE_ONLY") == "1"
 FAST = 1000.0  # SMS_RATE_PER_SECOND when speed is not the point (the setting's maximum)
@@ -137,7 +137,9 @@ def _assert_each_sent_once(twilio: FakeTwilio, count: int) -> None:
 
 async def _assert_all_queued_with_twilios_sids(sessions: async_sessionmaker[AsyncSession], twilio: FakeTwilio) -> None:
     async with sessions() as db:
-        rows = (await db.execute(select(OutboundMessage.status, OutboundMessage.provider_id, OutboundMessage.body))).all()
+        rows = (
+            await db.execute(select(OutboundMessage.status, OutboundMessage.provider_id, OutboundMessage.body))
+        ).all()
     assert Counter(status for status, _, _ in rows) == Counter({"queued": len(rows)})
     by_sid = {sent.sid: sent.body for sent in twilio.messages}
     assert {provider_id: body for _, provider_id, body in rows} == by_sid
@@ -145,7 +147,9 @@ async def _assert_all_queued_with_twilios_sids(sessions: async_sessionmaker[Asyn
 
 def _report(capsys: pytest.CaptureFixture[str], label: str, count: int, seconds: float) -> None:
     with capsys.disabled():
-        print(f"\n[exactly-once] {label}: {count} messages in {seconds:.2f}s = {count / seconds:.0f} msg/s, duplicates 0")
+        print(
+            f"\n[exactly-once] {label}: {count} messages in {seconds:.2f}s = {count / seconds:.0f} msg/s, duplicates 0"
+        )
 
 
 @pytest.fixture(autouse=True)

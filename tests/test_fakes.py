@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import requests
+from fakes.telegram_api import FakeTelegram, callback_update, contact_update, text_update
+from fakes.twilio_api import FakeTwilio, Reply, Request, StandInServer, bad_signature_headers, signed_inbound
 from telegram import (
     Bot,
     BotCommand,
@@ -25,8 +27,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from bot.twilio_http import make_twilio_client
-from fakes.telegram_api import FakeTelegram, callback_update, contact_update, text_update
-from fakes.twilio_api import FakeTwilio, Reply, Request, StandInServer, bad_signature_headers, signed_inbound
 
 APP_NUMBER = "+447700900000"
 PHONE = "+447700900123"
@@ -190,17 +190,24 @@ def test_twilio_status_callback_is_signed_over_the_public_url(tw: FakeTwilio, re
     form = receiver.form()
     assert form["MessageSid"] == form["SmsSid"] == sid
     assert form["MessageStatus"] == form["SmsStatus"] == "undelivered"
-    assert (form["ErrorCode"], form["To"], form["From"], form["AccountSid"]) == ("30003", PHONE, APP_NUMBER, tw.account_sid)
+    assert (form["ErrorCode"], form["To"], form["From"], form["AccountSid"]) == (
+        "30003",
+        PHONE,
+        APP_NUMBER,
+        tw.account_sid,
+    )
     signature = hit.headers["X-Twilio-Signature"]
     assert RequestValidator(tw.auth_token).validate(CALLBACK, form, signature)
     assert not RequestValidator("x" * 32).validate(CALLBACK, form, signature)
-    assert not RequestValidator(tw.auth_token).validate(receiver.base_url + "/twilio/status?channel=sms", form, signature)
+    assert not RequestValidator(tw.auth_token).validate(
+        receiver.base_url + "/twilio/status?channel=sms", form, signature
+    )
     assert (tw.message(sid).status, tw.message(sid).error_code) == ("undelivered", 30003)
 
 
 def test_twilio_status_callback_never_leaves_loopback(tw: FakeTwilio) -> None:
     sid = _send(tw).sid
-    with pytest.raises(ValueError, match="127.0.0.1"):
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         tw.send_status(sid, "delivered")
 
 
@@ -218,7 +225,12 @@ def test_signed_inbound_validates_and_tampering_does_not() -> None:
     token = "t" * 32
     form, headers = signed_inbound(url, token, From=PHONE, To=APP_NUMBER, Body="hi", NumMedia="0", City="LONDON")
     assert form["MessageSid"].startswith("SM") and form["SmsSid"] == form["MessageSid"]
-    assert (form["NumMedia"], form["NumSegments"], form["ApiVersion"], form["City"]) == ("0", "1", "2010-04-01", "LONDON")
+    assert (form["NumMedia"], form["NumSegments"], form["ApiVersion"], form["City"]) == (
+        "0",
+        "1",
+        "2010-04-01",
+        "LONDON",
+    )
     validator = RequestValidator(token)
     assert validator.validate(url, form, headers["X-Twilio-Signature"])
     assert not validator.validate(url, form | {"Body": "hello"}, headers["X-Twilio-Signature"])
@@ -252,9 +264,9 @@ async def test_telegram_webhook_is_recorded_and_checked(bot: Bot, tg: FakeTelegr
     assert tg.webhook == {"url": url, "secret_token": "s3cret_-x", "allowed_updates": ["message", "callback_query"]}
     info = await bot.get_webhook_info()
     assert (info.url, info.allowed_updates) == (url, ("message", "callback_query"))
-    with pytest.raises(BadRequest, match="(?i)https url"):
+    with pytest.raises(BadRequest, match=r"(?i)https url"):
         await bot.set_webhook("http://127.0.0.1:8000/telegram/webhook")
-    with pytest.raises(BadRequest, match="(?i)secret token"):
+    with pytest.raises(BadRequest, match=r"(?i)secret token"):
         await bot.set_webhook(url, secret_token="not allowed!")
     with pytest.raises(Conflict):
         await bot.get_updates()
@@ -284,7 +296,12 @@ async def test_telegram_commands(bot: Bot, tg: FakeTelegram) -> None:
 async def test_telegram_send_message_records_the_decoded_keyboard(bot: Bot, tg: FakeTelegram) -> None:
     keyboard = ReplyKeyboardMarkup([["Y", "N"]], one_time_keyboard=True)
     message = await bot.send_message(42, "Are you over 18?", reply_markup=keyboard, parse_mode="HTML")
-    assert (message.message_id, message.chat.id, message.chat.type, message.text) == (1, 42, "private", "Are you over 18?")
+    assert (message.message_id, message.chat.id, message.chat.type, message.text) == (
+        1,
+        42,
+        "private",
+        "Are you over 18?",
+    )
     assert message.from_user is not None and message.from_user.is_bot
     [sent] = tg.sent
     assert (sent["chat_id"], sent["text"], sent["parse_mode"]) == (42, "Are you over 18?", "HTML")
@@ -349,7 +366,12 @@ async def test_telegram_updates_parse_and_are_acknowledged(bot: Bot, tg: FakeTel
     contact = second.message.contact
     assert (contact.phone_number, contact.user_id) == ("447700900123", second.message.from_user.id)
     query = third.callback_query
-    assert (query.data, query.message.message_id, query.message.chat.id, query.from_user.id) == ("consent:yes", 7, 42, 42)
+    assert (query.data, query.message.message_id, query.message.chat.id, query.from_user.id) == (
+        "consent:yes",
+        7,
+        42,
+        42,
+    )
     assert await bot.get_updates(offset=13, timeout=0) == ()
     assert tg.offsets == [0, 13] and tg.pending == []
 
@@ -375,7 +397,9 @@ async def test_telegram_callback_answers_and_edits_are_recorded(bot: Bot, tg: Fa
 
 def test_telegram_accepts_json_bodies_and_404s_unknown_methods(tg: FakeTelegram) -> None:
     base = f"{tg.base_url}/bot{tg.token}"
-    reply = httpx.post(f"{base}/sendMessage", json={"chat_id": 5, "text": "hi", "reply_markup": {"remove_keyboard": True}})
+    reply = httpx.post(
+        f"{base}/sendMessage", json={"chat_id": 5, "text": "hi", "reply_markup": {"remove_keyboard": True}}
+    )
     assert reply.json()["ok"] and reply.json()["result"]["text"] == "hi"
     assert tg.sent == [{"chat_id": 5, "text": "hi", "reply_markup": {"remove_keyboard": True}}]
     reply = httpx.post(f"{base}/sendPigeon", data={"chat_id": "5"})

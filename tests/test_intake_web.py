@@ -9,15 +9,16 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL, chat, run_cli
 
-from support import chat, run_cli
 from bot.settings import Settings
 from bot.web import create_app
 from store.models import Conversation, InboundMessage, Referral, SafeguardingAlert, ScreenOut
-from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL
 
 
-async def test_whole_referral_ends_queued_and_listed_by_the_cli(client: httpx.AsyncClient, env_for_cli: dict[str, Any]) -> None:
+async def test_whole_referral_ends_queued_and_listed_by_the_cli(
+    client: httpx.AsyncClient, env_for_cli: dict[str, Any]
+) -> None:
     replies = await chat(client, "whole", WHOLE_REFERRAL)
     receipt = replies[-1][0]
     assert "received and queued" in receipt
@@ -97,7 +98,9 @@ async def test_simulator_refuses_malformed_requests_clearly(client: httpx.AsyncC
     response = await client.post("/simulator/message", content=b'{"session": "ok", "text": "\\ud800"}',
                                  headers={"content-type": "application/json"})
     assert response.status_code == 422 and response.json()["problems"][0]["field"] == "text"
-    response = await client.post("/simulator/message", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/simulator/message", content=b"\xff\xfe not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400  # not JSON at all
 
 

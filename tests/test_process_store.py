@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import WHOLE_REFERRAL, chat
 
 from bot.actions import Actor, act
 from bot.settings import Settings
 from flows.process import Action, Refused, Role
 from store.models import AuditEntry, OutboundMessage, Referral, ReferralEvent
-from support import WHOLE_REFERRAL, chat
 
 
 async def test_two_people_claiming_at_once_get_one_claim_and_one_clear_refusal(

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp
+from fakes.twilio_api import FakeTwilio, signed_inbound
 from sqlalchemy import func, select
 
 from bot.limits import MAX_BODY_BYTES
-from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp
-from fakes.twilio_api import FakeTwilio, signed_inbound
 from store.models import InboundMessage
 
 ROUTES = ["/sms/inbound", "/sms/status", "/telegram/webhook", "/simulator/message", "/staff/login"]
@@ -33,7 +33,9 @@ async def test_a_correctly_signed_sms_too_large_to_be_real_is_refused_and_stores
 
     params, headers = signed_inbound(PUBLIC_BASE_URL + "/sms/inbound", fake_twilio.auth_token, From="+447700900123",
                                      To=TWILIO_NUMBER, Body="x" * 1600, MessageSid="SM" + "e" * 32)
-    assert (await live.http.post("/sms/inbound", data=params, headers=headers)).status_code == 200  # the longest real SMS
+    assert (
+        await live.http.post("/sms/inbound", data=params, headers=headers)
+    ).status_code == 200  # the longest real SMS
     assert await _stored(live) == 1
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import SCREENED_OUT, WHOLE_REFERRAL, chat
 
 from bot.settings import Settings
 from store.audit import audit
 from store.models import AuditEntry, Conversation, OutboundMessage, Referral, ReferralEvent, ScreenOut
 from store.outbox import enqueue
 from store.retention import RetentionCounts, purge_expired
-from support import SCREENED_OUT, WHOLE_REFERRAL, chat
 
 DAY = timedelta(days=1)
 

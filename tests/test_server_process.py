@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from support import LEAK_FORMS, WHOLE_REFERRAL, free_port
 
 

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 import time_machine
+from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp
+from fakes.twilio_api import FakeTwilio, signed_inbound
 from sqlalchemy import select
+from staff_support import make_user
+from support import LONDON, WHOLE_REFERRAL
 
 from bot.actions import Actor, act
 from bot.sessions import add_session, cancel_session, send_first_contact
-from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp
-from fakes.twilio_api import FakeTwilio, signed_inbound
-from flows.process import Action, Refused, Role
 from flows.discreet import check_discreet, confirmed_text
-from staff_support import make_user
+from flows.process import Action, Refused, Role
 from store.models import Appointment, CaseworkerNotice, OutboundMessage
-from support import LONDON, WHOLE_REFERRAL
 
 REFERRER = "+447700900123"
 YOUNG = "+447700900456"
@@ -39,8 +39,9 @@ def clock() -> Iterator[Any]:
 
 
 async def sms(live: LiveApp, twilio: FakeTwilio, body: str, sid: str, sender: str) -> list[str]:
-    params, headers = signed_inbound(PUBLIC_BASE_URL + "/sms/inbound", twilio.auth_token, From=sender, To=TWILIO_NUMBER, Body=body,
-                                     MessageSid=sid)
+    params, headers = signed_inbound(
+        PUBLIC_BASE_URL + "/sms/inbound", twilio.auth_token, From=sender, To=TWILIO_NUMBER, Body=body, MessageSid=sid
+    )
     response = await live.http.post("/sms/inbound", data=params, headers=headers)
     assert response.status_code == 200, response.text
     return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
@@ -54,7 +55,11 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
     await make_user(live.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
     settings = live.settings
     async with live.sessions() as db, db.begin():
-        for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}), (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
+        for action, extra in (
+            (Action.CLAIM, {}),
+            (Action.ACCEPT, {}),
+            (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"}),
+        ):
             await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
     await live.dispatcher.run_once()  # the acceptance notice to the referrer
     twilio.messages.clear()
@@ -96,7 +101,9 @@ async def test_a_session_is_reminded_the_day_before_and_two_hours_before_and_con
     assert first.body.startswith("Hi Jaylen, it's Cas.") and "the usual place" in first.body
     assert check_discreet(first.body) == []
 
-    assert await sms(live, fake_twilio, "yeah", "SMyp-confirm-000000000000000000", YOUNG) == [confirmed_text("Cas Worker")]
+    assert await sms(live, fake_twilio, "yeah", "SMyp-confirm-000000000000000000", YOUNG) == [
+        confirmed_text("Cas Worker")
+    ]
     async with live.sessions() as db:
         assert (await db.get(Appointment, session)).status == "confirmed"  # type: ignore[union-attr]
 
@@ -121,10 +128,15 @@ async def test_n_tells_the_caseworker_and_free_text_is_passed_on_for_the_right_s
         assert (await db.get(Appointment, later)).status == "scheduled"  # type: ignore[union-attr]
         notices = (await db.execute(select(CaseworkerNotice.kind, CaseworkerNotice.text)
                                     .order_by(CaseworkerNotice.id))).all()
-    assert [tuple(n) for n in notices] == [("cant_come", "can't make it"), ("message", "can we meet at the park instead?")]
+    assert [tuple(n) for n in notices] == [
+        ("cant_come", "can't make it"),
+        ("message", "can we meet at the park instead?"),
+    ]
 
 
-async def test_stop_from_the_young_person_stops_every_reminder(clock: Any, live: LiveApp, fake_twilio: FakeTwilio) -> None:
+async def test_stop_from_the_young_person_stops_every_reminder(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
     reference = await allocated_referral(live, fake_twilio)
     session = await book(live, reference, "2026-12-02 15:00")
     assert await sms(live, fake_twilio, "STOP", "SMyp-stop-000000000000000000000", YOUNG) == []
@@ -210,7 +222,9 @@ async def test_a_y_to_the_first_message_is_not_taken_as_a_y_to_a_session_booked_
 
     clock.move_to(london("2026-12-01 18:00:05"))  # the reminder goes; a Y now is about the session
     await live.dispatcher.run_once()
-    assert await sms(live, fake_twilio, "Y", "SMyp-saved-y-1111111111111111111", YOUNG) == [confirmed_text("Cas Worker")]
+    assert await sms(live, fake_twilio, "Y", "SMyp-saved-y-1111111111111111111", YOUNG) == [
+        confirmed_text("Cas Worker")
+    ]
     async with live.sessions() as db:
         assert (await db.get(Appointment, session)).status == "confirmed"  # type: ignore[union-attr]
 
@@ -231,9 +245,15 @@ async def test_the_simulator_can_play_the_young_person(clock: Any, client: Any, 
     reference = replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
     await make_user(sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
     async with sessions() as db, db.begin():
-        for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}), (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
+        for action, extra in (
+            (Action.CLAIM, {}),
+            (Action.ACCEPT, {}),
+            (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"}),
+        ):
             await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
-        await add_session(db, settings, reference, date(2026, 12, 1), time(11, 0), "the library", CLI, datetime.now(UTC))
+        await add_session(
+            db, settings, reference, date(2026, 12, 1), time(11, 0), "the library", CLI, datetime.now(UTC)
+        )
     young = {"session": "447700900456", "role": "young_person"}
     inbox: list[dict[str, Any]] = []
     for _ in range(100):  # the app's dispatcher delivers the reminder within its poll interval
@@ -297,7 +317,10 @@ async def test_sessions_are_listed_with_their_reminders_from_the_command_line(
     listed = await run_cli(env, "sessions", "list", reference, "--json")
     rows = json.loads(listed.stdout)
     assert [(r["local_time"], r["status"]) for r in rows] == [("2026-12-04 16:30", "scheduled")]
-    assert [(m["planned_for"], m["status"]) for m in rows[0]["reminders"]] == [("1d@18:00", "pending"), ("2h", "pending")]
+    assert [(m["planned_for"], m["status"]) for m in rows[0]["reminders"]] == [
+        ("1d@18:00", "pending"),
+        ("2h", "pending"),
+    ]
     cancelled = await run_cli(env, "sessions", "cancel", str(rows[0]["id"]))
     assert cancelled.returncode == 0, cancelled.stderr
     bad = await run_cli(env, "sessions", "add", reference, "--at", "tomorrow", "--place", "x")
@@ -356,7 +379,9 @@ async def test_reminders_across_a_clock_change_go_out_at_london_time(
 
         traveller.move_to(utc(day_before_utc).replace(second=5))
         await live.dispatcher.run_once()
-        assert len(fake_twilio.messages) == 1 and said in fake_twilio.messages[0].body  # 18:00 London, whatever UTC says
+        assert (
+            len(fake_twilio.messages) == 1 and said in fake_twilio.messages[0].body
+        )  # 18:00 London, whatever UTC says
 
         traveller.move_to(utc(two_hours_utc).replace(second=5))
         await live.dispatcher.run_once()

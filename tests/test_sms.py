@@ -7,16 +7,16 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-
 from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp, eventually
 from fakes.twilio_api import FakeTwilio, signed_inbound
+from sqlalchemy import func, select, update
+from support import WHOLE_REFERRAL
+
 from flows.messages import NOT_SAVED
 from flows.statuses import OutboundStatus
 from flows.text import segment_count
 from store.models import Contact, ContactEvent, InboundMessage, OutboundMessage, Referral
 from store.outbox import enqueue
-from support import WHOLE_REFERRAL
 
 REFERRER = "+447700900123"
 INBOUND_URL = PUBLIC_BASE_URL + "/sms/inbound"
@@ -64,7 +64,9 @@ async def test_a_whole_referral_over_sms_ends_queued_with_the_senders_number(
     assert recorded == segments
 
 
-async def test_a_wrong_or_missing_signature_gets_403_and_touches_nothing(live: LiveApp, fake_twilio: FakeTwilio) -> None:
+async def test_a_wrong_or_missing_signature_gets_403_and_touches_nothing(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
     assert (await text_in(live, fake_twilio, "hi", _sid(1), headers={}))[0] == 403
     assert (await text_in(live, fake_twilio, "hi", _sid(2), headers={"X-Twilio-Signature": "bm9wZQ=="}))[0] == 403
     # Signed for the address the app sees rather than the public one Twilio called: refused too.
@@ -99,7 +101,11 @@ async def test_a_new_senders_first_texts_arriving_together_make_one_conversation
     burst = await asyncio.gather(*(text_in(live, fake_twilio, "hi", _sid(20 + n)) for n in range(6)))
     assert [status for status, _ in burst] == [200] * 6
     assert all(replies for _, replies in burst)  # each answered, one after another
-    assert (await _count(live, Conversation), await _count(live, Contact), await _count(live, InboundMessage)) == (1, 1, 6)
+    assert (await _count(live, Conversation), await _count(live, Contact), await _count(live, InboundMessage)) == (
+        1,
+        1,
+        6,
+    )
     async with live.sessions() as db:
         statuses = (await db.execute(select(InboundMessage.status))).scalars().all()
     assert set(statuses) == {"processed"}

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from staff_support import PASSWORD, csrf_of, login, make_user
+from support import PERSONAL, WHOLE_REFERRAL, chat, run_cli
+
 from store.models import AuditEntry
 from store.users import get_user
-from support import PERSONAL, WHOLE_REFERRAL, chat, run_cli
 
 STAFF_PAGES = ["/staff", "/staff/queue", "/staff/mine", "/staff/audit", "/staff/users", "/staff/export.csv",
                "/staff/referrals/LGX-AAAAA", "/staff/password"]
@@ -60,7 +60,9 @@ async def test_a_caseworker_cannot_open_a_referral_not_allocated_to_them(
     page = await client.get("/staff/mine")
     assert mine in page.text and theirs not in page.text
     async with sessions() as db:
-        refusals = (await db.execute(select(AuditEntry.reference).where(AuditEntry.action == "view_refused"))).scalars().all()
+        refusals = (
+            (await db.execute(select(AuditEntry.reference).where(AuditEntry.action == "view_refused"))).scalars().all()
+        )
     assert refusals == [theirs]
 
 
@@ -92,7 +94,9 @@ async def test_a_form_without_the_csrf_token_is_refused(
         assert response.status_code == 403
     page = await client.get(f"/staff/referrals/{reference}")
     assert "Queued" in page.text
-    ok = await client.post(f"/staff/referrals/{reference}/actions", data={"action": "claim", "csrf": csrf_of(page.text)})
+    ok = await client.post(
+        f"/staff/referrals/{reference}/actions", data={"action": "claim", "csrf": csrf_of(page.text)}
+    )
     assert ok.status_code == 303
 
 

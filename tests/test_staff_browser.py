@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
-from sqlalchemy import select, update
-
-from bot.settings import decode_data_key
 from channels_support import TWILIO_NUMBER, LiveApp, channel_settings, eventually, serve_live
 from fakes.telegram_api import FakeTelegram
 from fakes.twilio_api import FakeTwilio, signed_inbound
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import select, update
 from staff_support import PASSWORD, make_user
+from support import TEST_KEY, WHOLE_REFERRAL, free_port
+
+from bot.settings import decode_data_key
 from store import crypto
 from store.models import Referral
-from support import TEST_KEY, WHOLE_REFERRAL, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -145,7 +145,9 @@ async def test_a_declined_referral_tells_the_referrer_kindly(
     await expect(page.get_by_role("button", name="Accept")).to_have_count(0)
 
 
-async def test_an_overdue_referral_is_marked_in_the_queue(browser: Browser, site: LiveApp, fake_twilio: FakeTwilio) -> None:
+async def test_an_overdue_referral_is_marked_in_the_queue(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
     await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
     late = await referral_by_sms(site, fake_twilio, "+447700900111", "C")
     fresh = await referral_by_sms(site, fake_twilio, "+447700900222", "D")

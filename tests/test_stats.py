@@ -12,16 +12,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from staff_support import login, make_user
+from support import LEAK_FORMS, SCREENED_OUT, WHOLE_REFERRAL, chat
 
 from bot.settings import Settings
-from bot.staff.stats import bar_chart, router as stats_router, stacked_bar_chart
+from bot.staff.stats import bar_chart, stacked_bar_chart
+from bot.staff.stats import router as stats_router
 from bot.web import create_app
-from staff_support import login, make_user
 from store.models import AuditEntry
 from store.referrals import create_referral, record_screen_out
-from store.stats import (Source, classify_source, collect, percentile, referrals_per_week, week_start,
-                         window_start)
-from support import LEAK_FORMS, SCREENED_OUT, WHOLE_REFERRAL, chat
+from store.stats import Source, classify_source, collect, percentile, referrals_per_week, week_start, window_start
 
 LONDON = ZoneInfo("Europe/London")
 _numbers = itertools.count(1)

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
-
 from channels_support import PUBLIC_BASE_URL, TELEGRAM_SECRET, LiveApp, channel_settings, eventually, serve_live
 from fakes.telegram_api import FakeTelegram, callback_update, contact_update, text_update
 from fakes.twilio_api import FakeTwilio
+from sqlalchemy import func, select, update
+from support import WHOLE_REFERRAL
+
 from store.models import Contact, InboundMessage, OutboundMessage, Referral
 from store.outbox import enqueue
-from support import WHOLE_REFERRAL
 
 CHAT = 5550001
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
@@ -70,7 +70,9 @@ async def test_yes_no_questions_get_buttons_and_free_text_questions_remove_them(
     assert fake_telegram.sent[1]["reply_markup"] == {"remove_keyboard": True}
 
 
-async def test_a_wrong_or_missing_secret_gets_403_and_touches_nothing(live: LiveApp, fake_telegram: FakeTelegram) -> None:
+async def test_a_wrong_or_missing_secret_gets_403_and_touches_nothing(
+    live: LiveApp, fake_telegram: FakeTelegram
+) -> None:
     assert await post_update(live, text_update(1, CHAT, "hi"), headers={}) == 403
     assert await post_update(live, text_update(2, CHAT, "hi"),
                              headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) == 403
@@ -144,7 +146,9 @@ async def test_a_user_who_blocked_the_bot_is_recorded_and_not_written_to_again(
 
 
 @contextlib.asynccontextmanager
-async def polling_app(database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram) -> AsyncIterator[LiveApp]:
+async def polling_app(
+    database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram
+) -> AsyncIterator[LiveApp]:
     settings = channel_settings(database_url, fake_twilio, fake_telegram, telegram_mode="polling",
                                 telegram_webhook_secret="")
     async with serve_live(settings) as live:

@@ -68,7 +68,8 @@ def test_no_module_spells_a_referral_status_as_a_string() -> None:
 
 def test_no_template_compares_a_status_with_a_string() -> None:
     values = {status.value for status in Status} | {status.value for status in AppointmentStatus}
-    quoted = re.compile(r"""["'](%s)["']""" % "|".join(map(re.escape, sorted(values))))
+    alternatives = "|".join(map(re.escape, sorted(values)))
+    quoted = re.compile(rf"""["']({alternatives})["']""")
     templates = sorted((ROOT / "bot" / "templates").rglob("*.html"))
     assert templates
     found = [f"{path.relative_to(ROOT)}: {match.group(0)}" for path in templates

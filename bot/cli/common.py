@@ -16,7 +16,7 @@ from store import crypto
 from store.db import make_engine, make_sessionmaker
 from store.users import get_user
 
-__all__ = ["BY_OPTION", "JSON_OPTION", "fail", "read_settings", "keyed_settings", "run_db", "actor_for"]
+__all__ = ["BY_OPTION", "JSON_OPTION", "actor_for", "fail", "keyed_settings", "read_settings", "run_db"]
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ def run_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> 
         return asyncio.run(run())
     except (OSError, ConnectionError) as exc:
         raise fail(f"cannot reach the database ({type(exc).__name__}): check DATABASE_URL") from None
-    except Exception as exc:  # noqa: BLE001 - turn driver errors into one line, never a traceback
+    except Exception as exc:
         if type(exc).__module__.startswith(("sqlalchemy", "asyncpg", "sqlite3")):
             raise fail(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
         raise

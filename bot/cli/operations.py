@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +20,13 @@ from store.db import make_engine
 from store.migrate import is_at_head, upgrade_to_head
 from store.retention import purge_expired
 
-__all__ = ["keygen", "migrate", "serve", "purge", "worker"]
+__all__ = ["keygen", "migrate", "purge", "serve", "worker"]
 
 
 def keygen(
-    file: Annotated[Path | None, typer.Option(help="Write the key to this file (mode 600) instead of printing it.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Write the key to this file (mode 600) instead of printing it.")
+    ] = None,
     if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the file already exists.")] = False,
 ) -> None:
     """Make a new random DATA_KEY for encrypting personal data."""
@@ -68,7 +71,7 @@ def serve() -> None:
     server = uvicorn.Server(config)
     try:
         server.run()
-    except Exception as exc:  # noqa: BLE001 - start-up errors are one line for the operator
+    except Exception as exc:
         raise fail(str(exc) or type(exc).__name__, code=1) from None
     if not server.started:
         raise typer.Exit(1)
@@ -82,10 +85,8 @@ def worker() -> None:
     settings = keyed_settings()
     configure_logging(settings.log_level)
     _preflight(settings)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
-    except KeyboardInterrupt:
-        pass
 
 
 def _preflight(settings: Settings) -> None:
@@ -100,7 +101,7 @@ def _preflight(settings: Settings) -> None:
 
     try:
         current = asyncio.run(check())
-    except Exception as exc:  # noqa: BLE001 - any failure here is the operator's to fix, in one line
+    except Exception as exc:
         raise fail(f"cannot use the database ({type(exc).__name__}): check DATABASE_URL", code=1) from None
     if not current:
         raise fail("the database is not migrated: run `referral-bot migrate`", code=1)

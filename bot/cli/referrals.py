@@ -12,14 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import act
 from bot.cli.common import BY_OPTION, JSON_OPTION, actor_for, fail, keyed_settings, run_db
 from bot.settings import Settings
-from flows.process import Action, Refused
+from flows.process import Action, Refused, Status
 from store.audit import audit
-from store.models import Referral, ReferralStatus
+from store.models import Referral
 from store.referrals import get_referral, list_referrals
 
-__all__ = ["app", "STATUSES"]
+__all__ = ["STATUSES", "app"]
 
-STATUSES = tuple(status.value for status in ReferralStatus)
+STATUSES = tuple(status.value for status in Status)
 
 app = typer.Typer(help="Look at the referral queue.", no_args_is_help=True)
 
@@ -69,7 +69,9 @@ def _table(rows: list[dict[str, Any]], settings: Settings) -> None:
     for row in rows:
         received = datetime.fromisoformat(row["created_at"]).astimezone(settings.tz).strftime("%d %b %Y %H:%M")
         flags = " ".join(f for f, on in (("SAFEGUARDING", row["safeguarding_flag"]), ("U18", row["under_18"])) if on)
-        lines.append((row["reference"], row["status"], received, row["borough"], str(row["age"]), row["urgency"], flags))
+        lines.append(
+            (row["reference"], row["status"], received, row["borough"], str(row["age"]), row["urgency"], flags)
+        )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
     for line in (headers, *lines):
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
@@ -99,7 +101,9 @@ def referrals_show(
     for key, value in whole.items():
         if key == "details":
             for field, answer in value.items():
-                typer.echo(f"  {field:<20} {json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer}")
+                typer.echo(
+                    f"  {field:<20} {json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer}"
+                )
         else:
             typer.echo(f"{key:<22} {value}")
 

@@ -13,7 +13,7 @@ from flows.process import Role
 from store.models import StaffSession, User
 from store.users import session_user
 
-__all__ = ["Staff", "LoginRequired", "PasswordChangeRequired", "Forbidden", "staff_for_cookie"]
+__all__ = ["Forbidden", "LoginRequired", "PasswordChangeRequired", "Staff", "staff_for_cookie"]
 
 
 class LoginRequired(Exception):

@@ -23,8 +23,20 @@ from bot.staff.auth import Forbidden, PasswordChangeRequired, Staff, staff_for_c
 from bot.staff.security import SESSION_COOKIE, same_token
 from flows.process import Role
 
-__all__ = ["Db", "SignedInStaff", "StaffDep", "RoleGuard", "PasswordChangeGuard", "require_role", "AnyStaff",
-           "UnitStaff", "CaseworkerStaff", "AdminStaff", "PasswordChangeStaff", "CheckedForm"]
+__all__ = [
+    "AdminStaff",
+    "AnyStaff",
+    "CaseworkerStaff",
+    "CheckedForm",
+    "Db",
+    "PasswordChangeGuard",
+    "PasswordChangeStaff",
+    "RoleGuard",
+    "SignedInStaff",
+    "StaffDep",
+    "UnitStaff",
+    "require_role",
+]
 
 
 async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

@@ -25,7 +25,7 @@ from store.queue import caseworker_of, is_overdue, referral_history
 from store.referrals import get_referral
 from store.users import caseworkers
 
-__all__ = ["templates", "now", "render", "viewable", "show_referral", "readable", "commit_and_kick"]
+__all__ = ["commit_and_kick", "now", "readable", "render", "show_referral", "templates", "viewable"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
@@ -78,12 +78,30 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     tz = runtime_of(request.app).settings.tz
     sections = [(name, [(title, readable(key, referral.details[key], tz)) for key, title in fields
                         if key in referral.details]) for name, fields in SECTIONS]
-    return render(request, "referral.html", staff, status_code=status_code, referral=referral, history=history,
-                  actions=actions, caseworkers=workers, caseworker=caseworker, sections=sections, error=error, done=done,
-                  overdue=is_overdue(referral, now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION,
-                  sessions=sessions, reminders=reminders, notices=notices, places=places or [DEFAULT_PLACE],
-                  can_text=can_text(referral), can_arrange=referral.status == Status.ALLOCATED and (
-                      staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id))
+    return render(
+        request,
+        "referral.html",
+        staff,
+        status_code=status_code,
+        referral=referral,
+        history=history,
+        actions=actions,
+        caseworkers=workers,
+        caseworker=caseworker,
+        sections=sections,
+        error=error,
+        done=done,
+        overdue=is_overdue(referral, now()),
+        decline_reasons=DECLINE_REASONS,
+        max_question=MAX_QUESTION,
+        sessions=sessions,
+        reminders=reminders,
+        notices=notices,
+        places=places or [DEFAULT_PLACE],
+        can_text=can_text(referral),
+        can_arrange=referral.status == Status.ALLOCATED
+        and (staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id),
+    )
 
 
 def readable(key: str, value: Any, tz: Any) -> str:

@@ -149,7 +149,9 @@ async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
-    parts = [f"{k}={v}" for k, v in (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag)) if v]
+    parts = [
+        f"{k}={v}" for k, v in (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag)) if v
+    ]
     return " ".join([*parts, f"page={page}"])
 
 

@@ -10,8 +10,15 @@ from collections import defaultdict, deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityHeaders", "CookieSigner", "LoginThrottle", "new_token", "same_token", "SESSION_COOKIE",
-           "LOGIN_COOKIE"]
+__all__ = [
+    "LOGIN_COOKIE",
+    "SESSION_COOKIE",
+    "CookieSigner",
+    "LoginThrottle",
+    "SecurityHeaders",
+    "new_token",
+    "same_token",
+]
 
 SESSION_COOKIE = "rb_session"
 LOGIN_COOKIE = "rb_login"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -21,9 +22,12 @@ from flows.screening import Reason
 from store.audit import audit
 from store.stats import Stats, collect
 
-__all__ = ["router", "bar_chart", "stacked_bar_chart", "REASON_NAMES"]
+__all__ = ["REASON_NAMES", "bar_chart", "router", "stacked_bar_chart"]
 
 router = APIRouter(prefix="/staff")
+
+# A chart series is keyed by whatever its rows count: referral statuses on the page, plain strings in tests.
+Key = TypeVar("Key", bound=str)
 
 BAR_COLOUR = "#1d3557"
 TEXT_COLOUR = "#1b1b1b"
@@ -92,7 +96,7 @@ def bar_chart(rows: Sequence[tuple[str, int]], *, title: str, colour: str = BAR_
     return _svg(len(rows) * ROW, title, body)
 
 
-def stacked_bar_chart(rows: Sequence[tuple[str, Mapping[str, int]]], series: Sequence[tuple[str, str, str]], *,
+def stacked_bar_chart(rows: Sequence[tuple[str, Mapping[Key, int]]], series: Sequence[tuple[Key, str, str]], *,
                       title: str) -> Markup:
     """A horizontal bar per row split into series (key, name, colour), the total beside it, a legend above."""
     if not rows:

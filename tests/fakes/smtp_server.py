@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import Self
 
-__all__ = ["FakeSmtp", "Received", "USERNAME", "PASSWORD"]
+__all__ = ["PASSWORD", "USERNAME", "FakeSmtp", "Received"]
 
 USERNAME = "referral-bot"
 PASSWORD = "mail-secret"
@@ -122,6 +122,8 @@ class FakeSmtp:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._server.shutdown()
         self._server.server_close()

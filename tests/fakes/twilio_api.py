@@ -171,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean: no access log on stderr."""
 
 
@@ -197,7 +197,7 @@ class StandInServer:
         """Answer one request; a crash in the fake becomes a loud 500, never a hung client."""
         try:
             return self.handle(request)
-        except Exception as exc:  # noqa: BLE001 - report anything, then let the test see it
+        except Exception as exc:
             with self._lock:
                 self.errors.append(repr(exc))
             return Reply(500, {"fake_error": repr(exc)})
@@ -678,10 +678,10 @@ def signed_inbound(
     url: str,
     auth_token: str,
     *,
-    From: str,  # noqa: N803 - Twilio's field names, so tests read like the webhook
-    To: str,  # noqa: N803
-    Body: str,  # noqa: N803
-    MessageSid: str | None = None,  # noqa: N803
+    From: str,
+    To: str,
+    Body: str,
+    MessageSid: str | None = None,
     **extra: str,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return (form, headers) for an inbound SMS webhook to `url`, signed as Twilio signs it."""

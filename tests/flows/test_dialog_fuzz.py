@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from dialog_support import CTX, draft_at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialog_support import CTX, draft_at
 from flows.dialog import STATES, State, command_of, step
 from flows.model import Context, Draft, ReplyKind
 from flows.parsing import Invalid, is_skip

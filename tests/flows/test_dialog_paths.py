@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from dialog_support import CTX, ELIGIBLE_UNTIL_DETAILS, WHOLE_REFERRAL, draft_at, last, run, with_now
+
 from flows import messages
 from flows.dialog import State, step
 from flows.model import Draft, ReplyKind, ScreenedOut, Submitted
@@ -109,7 +109,7 @@ def test_restart_needs_confirming_and_then_discards_the_draft() -> None:
     done = step(asked.draft, "RESTART", CTX)
     assert done.draft.state == "dob"
     assert done.draft.answers == {} and done.draft.history == []
-    assert [r.text for r in done.replies][0] == messages.RESTARTED
+    assert done.replies[0].text == messages.RESTARTED
 
 
 def test_anything_but_restart_at_the_confirmation_carries_on_where_it_was() -> None:
@@ -264,7 +264,7 @@ def test_a_message_suggesting_immediate_danger_gets_the_emergency_answer_and_the
 def test_danger_in_a_first_message_is_answered_before_the_welcome(state: str) -> None:
     outcome = step(Draft(state=state), "someone has a knife, help me", CTX)
     assert outcome.danger
-    assert [r.kind for r in outcome.replies][0] is ReplyKind.EMERGENCY
+    assert outcome.replies[0].kind is ReplyKind.EMERGENCY
     assert outcome.replies[1].text == messages.WELCOME
 
 
@@ -287,13 +287,24 @@ def test_the_receipt_says_when_the_unit_will_look(when: str, expected: str) -> N
     assert f"look at it {expected} and" in final.replies[0].text
 
 
-@pytest.mark.parametrize(("state", "text", "expected"), [
-    ("dob", "14/02/2030", "That date is in the future. Please send their date of birth day first, like 14/02/2006."),
-    ("dob", "02/14/2006", "Please send their date of birth day first, like 14/02/2006."),
-    ("yp_mobile", "020 7946 0000", "That looks like a landline. Please send a UK mobile number like 07700 900123, or SKIP."),
-    ("gang_involved", "maybe", "Please reply Y or N."),
-    ("yp_gender", "1 2", "Please send 1, 2, 3 or their own words."),
-])
+@pytest.mark.parametrize(
+    ("state", "text", "expected"),
+    [
+        (
+            "dob",
+            "14/02/2030",
+            "That date is in the future. Please send their date of birth day first, like 14/02/2006.",
+        ),
+        ("dob", "02/14/2006", "Please send their date of birth day first, like 14/02/2006."),
+        (
+            "yp_mobile",
+            "020 7946 0000",
+            "That looks like a landline. Please send a UK mobile number like 07700 900123, or SKIP.",
+        ),
+        ("gang_involved", "maybe", "Please reply Y or N."),
+        ("yp_gender", "1 2", "Please send 1, 2, 3 or their own words."),
+    ],
+)
 def test_a_re_ask_says_what_was_wrong_once_and_gives_an_example(state: str, text: str, expected: str) -> None:
     outcome = step(draft_at(state), text, CTX)
     assert [r.text for r in outcome.replies] == [expected]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from dialog_support import CTX, draft_at
+
 from flows import messages
 from flows.boroughs import BOROUGHS
 from flows.dialog import COMMANDS, State, _did_you_mean, _reask, command_of, step

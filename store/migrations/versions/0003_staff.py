@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
@@ -107,8 +106,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_referrals_caseworker_id'), ['caseworker_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_origin_hash'), ['origin_hash'], unique=False)
-        batch_op.create_foreign_key('fk_referrals_caseworker_id_users', 'users', ['caseworker_id'], ['id'], ondelete='SET NULL')
-
+        batch_op.create_foreign_key(
+            "fk_referrals_caseworker_id_users", "users", ["caseworker_id"], ["id"], ondelete="SET NULL"
+        )
 
 
 def downgrade() -> None:

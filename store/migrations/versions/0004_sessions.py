@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0004'
 down_revision = '0003'
 branch_labels = None
@@ -69,7 +68,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('appointment_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('planned_for', sa.String(length=24), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbound_messages_appointment_id'), ['appointment_id'], unique=False)
-        batch_op.create_foreign_key('fk_outbound_messages_appointment_id_appointments', 'appointments', ['appointment_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_foreign_key(
+            "fk_outbound_messages_appointment_id_appointments",
+            "appointments",
+            ["appointment_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
 
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.add_column(sa.Column('yp_phone_hash', sa.String(length=64), nullable=True))
