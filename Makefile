@@ -1,12 +1,13 @@
 # make run  - set everything up and start the app on SQLite (http://127.0.0.1:8000, simulator at /simulator)
 # make test - set everything up and run the whole suite on SQLite and PostgreSQL
+# make assets - rebuild the vendored GOV.UK Frontend files from assets/package.json (needs Node; run and test don't)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-suite install migrate clean
+.PHONY: run test test-suite install migrate clean assets
 
 install: $(STAMP)
 
@@ -34,6 +35,10 @@ test-suite:
 
 migrate: $(STAMP)
 	$(BIN)/referral-bot migrate
+
+# npm ci installs exactly what package-lock.json pins; no package's install script is needed (or run).
+assets:
+	cd assets && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
