@@ -86,13 +86,13 @@ async def login_page(request: Request) -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await _form(request)
+    email = form.get("email", "").strip().lower()
     address = request.client.host if request.client else "unknown"
     throttle = request.app.state.login_throttle
     if not same_token(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
-        return _login_error(request, "This form had expired. Please try again.", 403)
+        return _login_error(request, "This form had expired. Please try again.", 403, email)
     if throttle.blocked(address):
-        return _login_error(request, "Too many failed attempts from here. Please wait a few minutes.", 429)
-    email = form.get("email", "").strip().lower()
+        return _login_error(request, "Too many failed attempts from here. Please wait a few minutes.", 429, email)
     async with request.app.state.sessions() as db, db.begin():
         result = await check_login(db, email, form.get("password", ""), _now())
         if result.user is None:
@@ -100,8 +100,8 @@ async def login(request: Request) -> Response:
             await audit(db, email[:254] or "unknown", "login_failed", _now(), detail="locked" if result.locked else "")
             if result.locked:
                 return _login_error(request, "This account is locked for 15 minutes after repeated failed "
-                                    "attempts. Ask an admin if you need in sooner.", 423)
-            return _login_error(request, "That email and password don't match an account.", 401)
+                                    "attempts. Ask an admin if you need in sooner.", 423, email)
+            return _login_error(request, "That email and password don't match an account.", 401, email)
         token, _ = await start_session(db, result.user, _now())
         await audit(db, result.user.email, "login", _now())
         target = "/staff/password" if result.user.must_change_password else "/staff"
@@ -112,11 +112,18 @@ async def login(request: Request) -> Response:
     return response
 
 
-def _login_error(request: Request, message: str, status_code: int) -> HTMLResponse:
+def _login_error(request: Request, message: str, status_code: int, email: str) -> HTMLResponse:
+    """The login page again with what went wrong, keeping the email typed (never the password)."""
     token = new_token()
-    response = _page(request, "login.html", None, status_code=status_code, csrf=token, error=message)
+    response = _page(request, "login.html", None, status_code=status_code, csrf=token, error=message, email=email)
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/staff")
     return response
+
+
+@router.get("/accessibility")
+async def accessibility_statement(request: Request) -> HTMLResponse:
+    """The accessibility statement: public, as UK public-sector services publish one."""
+    return _page(request, "accessibility.html", None)
 
 
 @router.post("/logout")
@@ -253,8 +260,9 @@ async def _viewable(request: Request, db: AsyncSession, staff: Staff, reference:
 
 
 @router.get("/referrals/{reference}")
-async def referral_page(request: Request, reference: str) -> HTMLResponse:
-    return await _show_referral(request, reference)
+async def referral_page(request: Request, reference: str, done: str | None = None) -> HTMLResponse:
+    # `done` names what the form just did (the redirect after each post), for the success banner.
+    return await _show_referral(request, reference, done=done)
 
 
 async def _show_referral(request: Request, reference: str, error: str | None = None, status_code: int = 200,
