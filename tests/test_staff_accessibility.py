@@ -180,3 +180,33 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     (ARTIFACTS / "axe.json").write_text(json.dumps(checks.summary, indent=1))
     assert checks.problems == [], "\n".join(checks.problems)
     assert errors == [], "\n".join(errors)
+
+
+async def test_the_simulator_on_a_320px_phone_keeps_the_message_box_in_view_and_focus_in_it(
+    browser: Browser, site: LiveApp
+) -> None:
+    errors: list[str] = []
+    page = await new_page(browser, errors)
+    await page.set_viewport_size({"width": 320, "height": 568})
+    await page.goto(site.base_url + "/simulator")
+    message = page.get_by_label("Message")
+    for text, expected in (("hi", "Not an emergency service"), ("14/02/2006", "Which London borough"),
+                           ("Lambeth", "gang")):
+        await message.fill(text)
+        await message.press("Enter")
+        await expect(page.locator("#log")).to_contain_text(expected)
+    # A quick answer is a button; pressing it sends it, and the next answer can be typed at once.
+    choice = page.locator("#choices button").first
+    await expect(choice).to_be_visible()
+    assert await run_axe(page) == []  # the quick answers too have names, and room to be pressed
+    await choice.click()
+    await expect(message).to_be_focused()
+    await expect(message).to_be_in_viewport()
+    PAGES.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(PAGES / "simulator-320.png"))
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 320
+    # The conversation can be reached, and so scrolled, with the keyboard.
+    await expect(page.get_by_role("log", name="Conversation")).to_have_attribute("tabindex", "0")
+    await page.get_by_role("button", name="New chat").click()
+    await expect(message).to_be_focused()
+    assert errors == []
