@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from channels_support import LiveApp
 from fakes.twilio_api import FakeTwilio
-from staff_support import make_user
+from staff_support import PASSWORD, make_user
 from store.models import Referral
 from test_staff_browser import (  # noqa: F401  (browser and site are fixtures)
     ARTIFACTS, CHROMIUM, browser, log_in, referral_by_sms, site, sms_from)
@@ -131,6 +131,7 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     await page.get_by_role("button", name="Claim").click()
     await expect(page.locator(".govuk-notification-banner")).to_contain_text(f"Done: referral {late} claimed")
     await checks.page(page, "referral-claimed")
+    await page.screenshot(path=str(PAGES / "referral-top-1366.png"))  # the first screenful, for the README
     await page.get_by_role("button", name="Ask for more information").click()
     await expect(page.locator(".govuk-error-summary")).to_be_visible()
     await expect(page).to_have_title(f"Error: Referral {late} - Referral unit")
@@ -210,3 +211,68 @@ async def test_the_simulator_on_a_320px_phone_keeps_the_message_box_in_view_and_
     await page.get_by_role("button", name="New chat").click()
     await expect(message).to_be_focused()
     assert errors == []
+
+
+async def tab_to(page: Page, target: Any, limit: int = 80) -> None:
+    """Press Tab until the target has the focus, as a keyboard user would; fail if it never gets it."""
+    handle = await target.element_handle()
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("(el) => document.activeElement === el", handle):
+            return
+    raise AssertionError(f"{target} was not reached with Tab")
+
+
+async def test_the_unit_and_a_caseworker_do_their_day_with_the_keyboard_alone(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
+    await make_user(site.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
+    reference = await referral_by_sms(site, fake_twilio, "+447700900123", "K")
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+
+    async def keyboard_log_in(email: str) -> None:
+        await page.goto(site.base_url + "/staff/login")
+        await tab_to(page, page.get_by_label("Email"))
+        await page.keyboard.type(email)
+        await page.keyboard.press("Tab")
+        await page.keyboard.type(PASSWORD)
+        await page.keyboard.press("Enter")
+
+    async def press(name: str) -> None:
+        await tab_to(page, page.get_by_role("button", name=name, exact=True))
+        await page.keyboard.press("Enter")
+
+    await keyboard_log_in("una@unit.example.org")
+    await expect(page).to_have_url(site.base_url + "/staff/queue")
+    await tab_to(page, page.get_by_role("link", name=reference))
+    await page.keyboard.press("Enter")
+    await press("Claim")
+    await expect(page.locator(".status")).to_have_text("In review")
+    await tab_to(page, page.get_by_label("Question for the referrer"))
+    await page.keyboard.type("Is the young person in education at the moment?")
+    await press("Ask for more information")
+    await expect(page.locator(".status")).to_have_text("Awaiting info")
+    await sms_from(site, fake_twilio, "Yes, at college", "SMkeyboard-answer-000000000000000", "+447700900123")
+    await page.reload()
+    await press("Accept")
+    await expect(page.locator(".status")).to_have_text("Accepted")
+    await tab_to(page, page.get_by_label("Caseworker"))
+    await page.keyboard.press("Tab")  # the only caseworker is already chosen
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".status")).to_have_text("Allocated")
+
+    await page.context.clear_cookies()
+    await keyboard_log_in("cas@unit.example.org")
+    await tab_to(page, page.get_by_role("link", name=reference))
+    await page.keyboard.press("Enter")
+    day = datetime.now(UTC) + timedelta(days=3)
+    # The browser's own date and time boxes take keys in the order of its locale (see the accessibility
+    # statement), so these two are reached with Tab and then filled the way Playwright fills them.
+    await tab_to(page, page.get_by_label("Date", exact=True))
+    await page.get_by_label("Date", exact=True).fill(day.date().isoformat())
+    await tab_to(page, page.get_by_label("Time (London)"))
+    await page.get_by_label("Time (London)").fill("15:00")
+    await press("Book session")
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("session booked")
+    await expect(page.locator("section.sessions")).to_contain_text("15:00")
