@@ -266,7 +266,9 @@ async def referral_page(request: Request, reference: str, done: str | None = Non
 
 
 async def _show_referral(request: Request, reference: str, error: str | None = None, status_code: int = 200,
-                         done: str | None = None) -> HTMLResponse:
+                         done: str | None = None, failed: str | None = None,
+                         typed: dict[str, str] | None = None) -> HTMLResponse:
+    """The referral page; after a refused action, `failed` names it and `typed` keeps what was typed into its form."""
     async with request.app.state.sessions() as db, db.begin():
         staff = await current_staff(request, db)
         referral = await _viewable(request, db, staff, reference)
@@ -287,6 +289,7 @@ async def _show_referral(request: Request, reference: str, error: str | None = N
     return _page(request, "referral.html", staff, status_code=status_code, referral=referral, history=history,
                  actions=actions, caseworkers=workers, caseworker=caseworker, sections=sections, error=error, done=done,
                  overdue=is_overdue(referral, _now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION,
+                 failed=failed, typed=typed or {},
                  sessions=sessions, reminders=reminders, notices=notices, places=places or [DEFAULT_PLACE],
                  can_text=can_text(referral), can_arrange=referral.status == "allocated" and (
                      staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id))
@@ -309,7 +312,8 @@ async def referral_action(request: Request, reference: str) -> Response:
         except (Refused, ValueError) as exc:
             error = str(exc) if isinstance(exc, Refused) else "That is not an action on a referral."
     if error is not None:
-        return await _show_referral(request, reference, error=error, status_code=409)
+        return await _show_referral(request, reference, error=error, status_code=409, failed=form.get("action"),
+                                    typed=form)
     request.app.state.dispatcher.kick()
     return RedirectResponse(f"/staff/referrals/{reference}?done={action.value}", status_code=303)
 
