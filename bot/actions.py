@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
+from flows.channels import REPLYABLE_CHANNELS, Channel
 from flows.notices import (
     MAX_QUESTION,
     accepted_text,
@@ -28,10 +29,7 @@ from store.models import Conversation, Referral, ReferralEvent
 from store.outbox import enqueue
 from store.users import get_user
 
-__all__ = ["Actor", "act", "notify_unit_of_referral", "notify_unit_of_alert", "REPLYABLE_CHANNELS"]
-
-# Channels the bot can start a message on (the simulator's messages wait in its inbox).
-REPLYABLE_CHANNELS = frozenset({"sms", "whatsapp", "telegram", "simulator"})
+__all__ = ["Actor", "act", "notify_unit_of_referral", "notify_unit_of_alert"]
 
 
 @dataclass(frozen=True)
@@ -112,13 +110,13 @@ async def _await_answer(db: AsyncSession, referral: Referral) -> None:
         conversation.awaiting_info_reference = referral.reference
 
 
-def _unit_destinations(settings: Settings) -> list[tuple[str, str]]:
+def _unit_destinations(settings: Settings) -> list[tuple[Channel, str]]:
     """Where the unit hears of new referrals and alerts: its Telegram group and/or its inbox."""
     found = []
     if settings.unit_telegram_chat_id and settings.telegram_enabled:
-        found.append(("telegram", settings.unit_telegram_chat_id))
+        found.append((Channel.TELEGRAM, settings.unit_telegram_chat_id))
     if settings.unit_email and settings.email_enabled:
-        found.append(("email", settings.unit_email))
+        found.append((Channel.EMAIL, settings.unit_email))
     return found
 
 

@@ -12,7 +12,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.actions import notify_unit_of_alert, notify_unit_of_referral
 from bot.settings import Settings
 from bot.young_people import answer_young_person
+from flows.channels import PHONE_CHANNELS, Channel
 from flows.dialog import FINISHED as FINISHED_STATES
 from flows.dialog import command_of, step
 from flows.keywords import Keyword, carrier_keyword
@@ -27,6 +27,7 @@ from flows.model import Context, Draft, Reply, ReplyKind, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Role, Status, decide
 from flows.questions import age_of
+from flows.statuses import InboundStatus
 from flows.text import segment_count
 from store.contacts import contact_for, set_blocked, set_opted_out
 from store.appointments import referral_for_young_person
@@ -41,7 +42,7 @@ from store.conversations import (
     store_inbound,
 )
 from store.crypto import keyed_hash
-from store.models import InboundStatus, ReferralEvent, SafeguardingAlert
+from store.models import ReferralEvent, SafeguardingAlert
 from store.outbox import enqueue
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out
 
@@ -54,19 +55,8 @@ _ATTEMPTS = 5
 GIVE_UP_AFTER = 3
 
 
-class Channel(StrEnum):
-    SMS = "sms"
-    WHATSAPP = "whatsapp"
-    TELEGRAM = "telegram"
-    SIMULATOR = "simulator"
-    EMAIL = "email"  # notices to staff only; no one writes in by email
-
-
 SIMULATED_YOUNG_PERSON = "young_person:"
 NOT_EXPECTED = "This number isn't expecting messages yet. Book a session for this young person in the staff pages first."
-
-# Channels whose sender id is a phone number: the referrer's number, and carrier keywords apply.
-PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
 
 class NotStored(RuntimeError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
 __all__ = ["Accepted", "Retry", "Failed", "Result", "Sender"]
@@ -15,7 +16,7 @@ class Accepted:
     """The provider took the message."""
 
     provider_id: str
-    status: str
+    status: OutboundStatus
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Accepted, Failed, Retry, Sender
+from flows.channels import PHONE_CHANNELS, Channel
+from flows.statuses import AppointmentStatus, OutboundStatus
 from store.contacts import set_blocked, set_opted_out
-from store.models import Appointment, AppointmentStatus, Contact, OutboundMessage, OutboundStatus
+from store.models import Appointment, Contact, OutboundMessage
 from store.outbox import (STALE_SENDING, Claimed, claim_due, mark_accepted, mark_failed, mark_retry, next_due,
                           renew_claim)
 
@@ -32,7 +34,7 @@ class Dispatcher:
     (OUTBOX_STALE_SECONDS): every process sharing the outbox should use the same value.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[str, Sender],
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[Channel, Sender],
                  poll_seconds: float = 1.0, stale_after: timedelta = STALE_SENDING) -> None:
         self._sessions = sessions
         self._senders = dict(senders)
@@ -42,7 +44,7 @@ class Dispatcher:
         self._limit = asyncio.Semaphore(CONCURRENCY)
 
     @property
-    def channels(self) -> list[str]:
+    def channels(self) -> list[Channel]:
         return list(self._senders)
 
     def kick(self) -> None:
@@ -120,10 +122,10 @@ class Dispatcher:
         """A reminder for a session that was cancelled, or has started, is not sent (missed, not late)."""
         appointment = await db.get(Appointment, message.appointment_id)
         if appointment is None or appointment.status == AppointmentStatus.CANCELLED:
-            await mark_failed(db, message.id, "session_cancelled", now, "cancelled")
+            await mark_failed(db, message.id, "session_cancelled", now, OutboundStatus.CANCELLED)
             return False
         if appointment.starts_at <= now:
-            await mark_failed(db, message.id, "session_started", now, "missed")
+            await mark_failed(db, message.id, "session_started", now, OutboundStatus.MISSED)
             log.info("reminder missed outbox=%s", message.id)
             return False
         return True
@@ -134,7 +136,7 @@ class Dispatcher:
         contact = await db.get(Contact, row.contact_id) if row else None
         if contact is None:
             return
-        if message.channel in ("sms", "whatsapp"):
+        if message.channel in PHONE_CHANNELS:
             await set_opted_out(db, contact, True, now)  # Twilio 21610: the number sent STOP
         else:
             await set_blocked(db, contact, True, now)  # Telegram 403: the user blocked the bot

@@ -11,6 +11,7 @@ from email.utils import formatdate, make_msgid
 
 from bot.delivery import Accepted, Failed, Result, Retry
 from bot.settings import Settings
+from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
 __all__ = ["EmailSender", "subject_of"]
@@ -76,7 +77,7 @@ class EmailSender:
         except (smtplib.SMTPException, OSError) as exc:
             log.warning("email send error outbox=%s error=%s", message.id, type(exc).__name__)
             return Retry(type(exc).__name__)
-        return Accepted(str(email["Message-ID"]), "sent")
+        return Accepted(str(email["Message-ID"]), OutboundStatus.SENT)
 
     def _refused(self, message: Claimed, code: int) -> Result:
         # SMTP's own rule: 4xx is "try again later", 5xx is final.

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import GIVE_UP_AFTER, Channel, Inbound, process
+from bot.core import GIVE_UP_AFTER, Inbound, process
 from bot.settings import Settings
+from flows.channels import Channel
 from store.conversations import count_attempt, pending_messages
 
 __all__ = ["recover_pending", "GRACE"]

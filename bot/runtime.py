@@ -7,20 +7,20 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Channel
 from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
 from bot.email_sender import EmailSender
 from bot.settings import Settings
 from bot.sms_sender import SmsSender
+from flows.channels import Channel
 from store.db import make_engine, make_sessionmaker
 
 __all__ = ["provider_senders", "run_worker"]
 
 
-def provider_senders(settings: Settings) -> dict[str, Sender]:
+def provider_senders(settings: Settings) -> dict[Channel, Sender]:
     """Senders for the configured channels that need nothing started: SMS (and WhatsApp) and email."""
-    senders: dict[str, Sender] = {}
+    senders: dict[Channel, Sender] = {}
     if settings.sms_enabled:
         sms = SmsSender(settings)
         senders |= {Channel.SMS: sms, Channel.WHATSAPP: sms}

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import Actor
 from bot.settings import Settings
-from flows.process import Refused, Role
+from flows.channels import Channel
+from flows.process import Refused, Role, Status
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
+from flows.statuses import AppointmentStatus
 from store.appointments import cancel_pending_reminders, get_appointment
 from store.audit import audit
-from store.models import Appointment, AppointmentStatus, Referral, ReferralEvent, User
+from store.models import Appointment, Referral, ReferralEvent, User
 from store.outbox import enqueue
 
 __all__ = ["add_session", "move_session", "cancel_session", "send_first_contact", "set_reminders", "young_name", "worker_name",
@@ -33,12 +35,12 @@ def worker_name(worker: User | None) -> str:
     return worker.name if worker else "your worker"
 
 
-def young_person_address(referral: Referral) -> tuple[str, str]:
+def young_person_address(referral: Referral) -> tuple[Channel, str]:
     """Where texts to the young person go: their mobile by SMS, or the simulator's young-person inbox."""
     number = referral.details["yp_mobile"]
-    if referral.channel == "simulator":
-        return "simulator", f"young_person:{number.lstrip('+')}"
-    return "sms", number
+    if referral.channel == Channel.SIMULATOR:
+        return Channel.SIMULATOR, f"young_person:{number.lstrip('+')}"
+    return Channel.SMS, number
 
 
 def can_text(referral: Referral) -> bool:
@@ -54,7 +56,7 @@ async def _referral_for(db: AsyncSession, reference: str, actor: Actor, user_id:
         raise Refused(f"There is no referral {reference.strip().upper()}.")
     if actor.role is Role.CASEWORKER and referral.caseworker_id != user_id:
         raise Refused("Only the young person's own caseworker can arrange their sessions.")
-    if referral.status != "allocated":
+    if referral.status != Status.ALLOCATED:
         raise Refused("Sessions can be arranged once a referral is allocated to a caseworker.")
     return referral
 

@@ -13,11 +13,12 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Channel, Inbound, handle
+from bot.core import Inbound, handle
 from bot.delivery import Accepted, Result
 from bot.settings import Settings
+from flows.channels import Channel
+from flows.statuses import OutboundStatus
 from store.contacts import find_contact
-from store.models import OutboundStatus
 from store.outbox import Claimed, delivered_to
 
 __all__ = ["router", "SimulatorMessage", "SimulatorSender"]

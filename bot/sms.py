@@ -10,9 +10,10 @@ from fastapi.responses import PlainTextResponse
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.core import Channel, Inbound, NotStored, handle
+from bot.core import Inbound, NotStored, handle
 from bot.settings import Settings
 from bot.sms_sender import STATUS_PATH
+from flows.channels import Channel
 from flows.keywords import Keyword, carrier_keyword
 from flows.messages import NOT_SAVED
 from flows.text import plain

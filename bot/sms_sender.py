@@ -24,6 +24,8 @@ from twilio.base.exceptions import TwilioRestException
 from bot.delivery import Accepted, Failed, Result, Retry
 from bot.settings import Settings
 from bot.twilio_http import make_twilio_client
+from flows.channels import Channel
+from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
 __all__ = ["SmsSender", "STATUS_PATH", "TokenBucket"]
@@ -45,7 +47,14 @@ CLOCK_MARGIN = timedelta(minutes=2)
 REFUSED_OUTRIGHT = frozenset({"429", "20429"})
 # Statuses recorded as Twilio gives them; any other (still on its way: sending, scheduled) is "queued",
 # which delivery reports then move forward. "sending" in particular must not be stored: it is ours.
-_RECORDED_AS_GIVEN = frozenset({"accepted", "queued", "sent", "delivered", "undelivered", "failed"})
+_RECORDED_AS_GIVEN = frozenset({OutboundStatus.ACCEPTED, OutboundStatus.QUEUED, OutboundStatus.SENT,
+                                OutboundStatus.DELIVERED, OutboundStatus.UNDELIVERED, OutboundStatus.FAILED})
+
+
+def _recorded(status: object) -> OutboundStatus:
+    """Twilio's status for a message it has, as we store it: as given if listed above, else queued."""
+    given = str(status or "")
+    return OutboundStatus(given) if given in _RECORDED_AS_GIVEN else OutboundStatus.QUEUED
 
 
 class TokenBucket:
@@ -82,12 +91,12 @@ class SmsSender:
         self._callback = settings.public_base_url + STATUS_PATH
         self._rate = TokenBucket(settings.sms_rate_per_second)
 
-    def _create(self, to: str, body: str) -> tuple[str, str]:
+    def _create(self, to: str, body: str) -> tuple[str, OutboundStatus]:
         sender = {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
         message = self._client.messages.create(to=to, body=body, status_callback=self._callback, **sender)
-        return str(message.sid), str(message.status or "queued")
+        return str(message.sid), _recorded(message.status)
 
-    def _find_sent(self, to: str, message: Claimed) -> tuple[str, str] | None:
+    def _find_sent(self, to: str, message: Claimed) -> tuple[str, OutboundStatus] | None:
         """The sid and status of this message if Twilio already has it, else None."""
         # Not `date_sent_after`, the only date filter Twilio's list offers: a message still queued at
         # Twilio (as one whose answer was just lost may well be) has no date_sent and would not be
@@ -100,11 +109,11 @@ class SmsSender:
                 continue
             if sent.date_created is not None and sent.date_created < since:
                 continue
-            return str(sent.sid), str(sent.status or "queued")
+            return str(sent.sid), _recorded(sent.status)
         return None
 
     async def send(self, message: Claimed) -> Result:
-        to = f"whatsapp:{message.to}" if message.channel == "whatsapp" else message.to
+        to = f"whatsapp:{message.to}" if message.channel == Channel.WHATSAPP else message.to
         if message.may_have_gone and (message.reclaimed or message.last_error not in REFUSED_OUTRIGHT):
             try:
                 # The twilio client is synchronous (requests): keep it off the event loop.
@@ -127,10 +136,10 @@ class SmsSender:
             return Retry(type(exc).__name__)
         return Accepted(sid, status)
 
-    def _reconciled(self, message: Claimed, sid: str, status: str) -> Accepted:
+    def _reconciled(self, message: Claimed, sid: str, status: OutboundStatus) -> Accepted:
         log.info("sms reconciled, not resent outbox=%s attempt=%d reclaimed=%s", message.id, message.attempts,
                  message.reclaimed)
-        return Accepted(sid, status if status in _RECORDED_AS_GIVEN else "queued")
+        return Accepted(sid, status)
 
 
 def _classify(message: Claimed, exc: TwilioRestException) -> Result:

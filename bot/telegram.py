@@ -21,9 +21,11 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.core import Channel, Inbound, NotStored, handle
+from bot.core import Inbound, NotStored, handle
 from bot.delivery import Accepted, Failed, Result, Retry
 from bot.settings import Settings
+from flows.channels import Channel
+from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
 __all__ = ["router", "WEBHOOK_PATH", "TelegramChannel", "COMMANDS"]
@@ -126,7 +128,7 @@ class TelegramChannel:
             return Retry(type(exc).__name__)
         except TelegramError as exc:
             return Failed(type(exc).__name__)
-        return Accepted(str(sent.message_id), "sent")
+        return Accepted(str(sent.message_id), OutboundStatus.SENT)
 
     async def inbound(self, data: dict[str, Any], request_app: Any) -> None:
         """Handle one update: through the core, replies into the outbox, sent straight away."""

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import simulator, sms
 from bot import telegram as telegram_routes
-from bot.core import Channel
 from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
 from bot.limits import BodySizeLimit
@@ -35,6 +34,7 @@ from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
 from bot.staff.routes import templates as staff_templates
 from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
 from bot.telegram import TelegramChannel
+from flows.channels import Channel
 from flows.messages import NOT_SAVED
 from store import crypto
 from store.db import make_engine, make_sessionmaker
@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
             raise NotMigrated("the database is not migrated: run `referral-bot migrate`")
         app.state.sessions = sessions = make_sessionmaker(engine)
-        senders: dict[str, Sender] = provider_senders(settings)
+        senders: dict[Channel, Sender] = provider_senders(settings)
         if settings.simulator_on:
             senders[Channel.SIMULATOR] = simulator.SimulatorSender()
         telegram: TelegramChannel | None = None

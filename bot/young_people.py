@@ -8,14 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.sessions import young_person_address
 from bot.settings import Settings
+from flows.channels import Channel
 from flows.model import Reply
 from flows.discreet import cant_come_text, confirmed_text, forwarded_text, saved_text
 from flows.replies import Answer, read_reply
+from flows.statuses import AppointmentStatus
 from store.appointments import cancel_pending_reminders, next_unanswered
 from store.audit import audit
 from store.contacts import find_contact
 from store.outbox import enqueue, last_sent_purpose
-from store.models import AppointmentStatus, CaseworkerNotice, Referral, User
+from store.models import CaseworkerNotice, Referral, User
 
 __all__ = ["answer_young_person"]
 
@@ -59,9 +61,10 @@ async def _notice(db: AsyncSession, settings: Settings, referral: Referral, work
     what = "can't come to a session" if kind == "cant_come" else "sent you a message"
     body = f"The young person on {referral.reference} {what}. See your page."
     if worker.telegram_chat_id:
-        await enqueue(db, channel="telegram", to=worker.telegram_chat_id, purpose="caseworker_notice", now=now, body=body)
+        await enqueue(db, channel=Channel.TELEGRAM, to=worker.telegram_chat_id, purpose="caseworker_notice", now=now,
+                      body=body)
     elif settings.email_enabled:
-        await enqueue(db, channel="email", to=worker.email, purpose="caseworker_notice", now=now, body=body)
+        await enqueue(db, channel=Channel.EMAIL, to=worker.email, purpose="caseworker_notice", now=now, body=body)
 
 
 async def _answers_first_contact(db: AsyncSession, referral: Referral) -> bool:

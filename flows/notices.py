@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flows.process import Status
 from flows.text import gsm_safe
 
 __all__ = ["DECLINE_REASONS", "declined_text", "accepted_text", "info_request_text", "info_received_text",
@@ -43,19 +44,8 @@ def info_received_text(reference: str) -> str:
     return f"Thank you, that is added to referral {reference}."
 
 
-_STATUS_WORDS = {
-    "queued": "received, waiting to be looked at",
-    "in_review": "being looked at",
-    "more_info_requested": "waiting for the information we asked for",
-    "accepted": "accepted",
-    "declined": "declined",
-    "allocated": "accepted, with a caseworker",
-    "closed": "closed",
-}
-
-
-def status_text(reference: str, status: str, received: str) -> str:
-    return f"Referral {reference} (received {received}) is {_STATUS_WORDS.get(status, status)}."
+def status_text(reference: str, status: Status, received: str) -> str:
+    return f"Referral {reference} (received {received}) is {Status(status).words}."
 
 
 def status_unknown_text(reference: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Self
 
 from transitions import Machine, MachineError
 
@@ -18,13 +19,29 @@ DECISION_DAYS = 7
 
 
 class Status(StrEnum):
-    QUEUED = "queued"
-    IN_REVIEW = "in_review"
-    MORE_INFO = "more_info_requested"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    ALLOCATED = "allocated"
-    CLOSED = "closed"
+    """Where a referral is in the process: the value is stored; each member carries its words.
+
+    `label` names it on the staff pages, `colour` draws it in the stats charts, and `words` tell the
+    referrer who asks STATUS ("Referral X is ..."). One place, so they cannot drift apart.
+    """
+
+    label: str
+    colour: str
+    words: str
+
+    def __new__(cls, value: str, label: str, colour: str, words: str) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label, member.colour, member.words = label, colour, words
+        return member
+
+    QUEUED = "queued", "Queued", "#457b9d", "received, waiting to be looked at"
+    IN_REVIEW = "in_review", "In review", "#1d3557", "being looked at"
+    MORE_INFO = "more_info_requested", "Awaiting info", "#e9a23b", "waiting for the information we asked for"
+    ACCEPTED = "accepted", "Accepted", "#2a9d8f", "accepted"
+    DECLINED = "declined", "Declined", "#9d0208", "declined"
+    ALLOCATED = "allocated", "Allocated", "#2a7a2a", "accepted, with a caseworker"
+    CLOSED = "closed", "Closed", "#6c757d", "closed"
 
 
 class Action(StrEnum):

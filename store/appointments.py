@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Appointment, AppointmentStatus, CaseworkerNotice, OutboundMessage, OutboundStatus, Place, Referral
+from flows.process import Status
+from flows.statuses import AppointmentStatus, OutboundStatus
+from store.models import Appointment, CaseworkerNotice, OutboundMessage, Place, Referral
 
 __all__ = ["appointments_for", "get_appointment", "cancel_pending_reminders", "reminders_for", "next_unanswered",
            "places_of", "add_place", "referral_for_young_person", "unseen_notices", "mark_notices_seen"]
@@ -37,7 +39,7 @@ async def cancel_pending_reminders(db: AsyncSession, appointment_id: int, now: d
     result = await db.execute(
         update(OutboundMessage)
         .where(OutboundMessage.appointment_id == appointment_id, OutboundMessage.status == OutboundStatus.PENDING)
-        .values(status="cancelled", updated_at=now)
+        .values(status=OutboundStatus.CANCELLED, updated_at=now)
     )
     return result.rowcount or 0
 
@@ -56,7 +58,7 @@ async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> 
 async def referral_for_young_person(db: AsyncSession, phone_hash: str) -> Referral | None:
     """The allocated referral whose young person has this number, if any."""
     found = await db.execute(
-        select(Referral).where(Referral.yp_phone_hash == phone_hash, Referral.status == "allocated")
+        select(Referral).where(Referral.yp_phone_hash == phone_hash, Referral.status == Status.ALLOCATED)
         .order_by(Referral.updated_at.desc()).limit(1)
     )
     return found.scalar_one_or_none()

@@ -9,17 +9,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.channels import Channel
 from store.crypto import keyed_hash
 from store.models import Contact, ContactEvent
 
 __all__ = ["contact_for", "find_contact", "set_opted_out", "set_blocked", "address_hash"]
 
 
-def address_hash(channel: str, address: str) -> str:
+def address_hash(channel: Channel, address: str) -> str:
     return keyed_hash(f"{channel}:{address}", "contact")
 
 
-async def contact_for(db: AsyncSession, channel: str, address: str, now: datetime) -> Contact:
+async def contact_for(db: AsyncSession, channel: Channel, address: str, now: datetime) -> Contact:
     """The contact for an address, created on first use."""
     digest = address_hash(channel, address)
     # Nearly always there already: one statement then, not an insert that does nothing and a select.
@@ -38,13 +39,13 @@ async def contact_for(db: AsyncSession, channel: str, address: str, now: datetim
     return created
 
 
-async def find_contact(db: AsyncSession, channel: str, address: str) -> Contact | None:
+async def find_contact(db: AsyncSession, channel: Channel, address: str) -> Contact | None:
     found = await db.execute(select(Contact).where(Contact.channel == channel,
                                                    Contact.address_hash == address_hash(channel, address)))
     return found.scalar_one_or_none()
 
 
-async def _by_hash(db: AsyncSession, channel: str, digest: str) -> Contact | None:
+async def _by_hash(db: AsyncSession, channel: Channel, digest: str) -> Contact | None:
     found = await db.execute(select(Contact).where(Contact.channel == channel, Contact.address_hash == digest)
                              .execution_options(populate_existing=True))
     return found.scalar_one_or_none()

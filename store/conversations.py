@@ -10,14 +10,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.channels import Channel
+from flows.statuses import InboundStatus
 from store.crypto import keyed_hash
-from store.models import Conversation, InboundMessage, InboundStatus
+from store.models import Conversation, InboundMessage
 
 __all__ = ["sender_hash", "lock_conversation", "store_inbound", "find_message", "finish_message",
            "forget_message_bodies", "pending_messages", "count_attempt"]
 
 
-def sender_hash(channel: str, sender: str) -> str:
+def sender_hash(channel: Channel, sender: str) -> str:
     return keyed_hash(f"{channel}:{sender}", "sender")
 
 
@@ -25,7 +27,7 @@ def _insert(db: AsyncSession) -> Any:
     return pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
 
 
-async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:
+async def lock_conversation(db: AsyncSession, channel: Channel, sender: str, now: datetime) -> Conversation:
     """The sender's conversation, created if new, locked so their messages are handled one at a time."""
     digest = sender_hash(channel, sender)
     # On PostgreSQL FOR UPDATE serialises one sender's messages; SQLite's BEGIN IMMEDIATE already has.
@@ -48,7 +50,7 @@ async def lock_conversation(db: AsyncSession, channel: str, sender: str, now: da
     return (await db.execute(lock)).scalar_one()
 
 
-async def store_inbound(db: AsyncSession, *, channel: str, provider_id: str, sender: str, body: str,
+async def store_inbound(db: AsyncSession, *, channel: Channel, provider_id: str, sender: str, body: str,
                         received_at: datetime) -> InboundMessage | None:
     """Keep a message the moment it arrives, before anything is done with it, once per provider id.
 
@@ -66,7 +68,7 @@ async def store_inbound(db: AsyncSession, *, channel: str, provider_id: str, sen
     return await find_message(db, channel, provider_id)
 
 
-async def find_message(db: AsyncSession, channel: str, provider_id: str) -> InboundMessage | None:
+async def find_message(db: AsyncSession, channel: Channel, provider_id: str) -> InboundMessage | None:
     found = await db.execute(
         select(InboundMessage)
         .where(InboundMessage.channel == channel, InboundMessage.provider_id == provider_id)
@@ -104,7 +106,7 @@ async def pending_messages(db: AsyncSession, older_than: datetime, limit: int) -
     return list(found.scalars())
 
 
-async def count_attempt(db: AsyncSession, channel: str, provider_id: str, give_up_after: int) -> None:
+async def count_attempt(db: AsyncSession, channel: Channel, provider_id: str, give_up_after: int) -> None:
     """A processing attempt failed; after enough of them the message is marked failed, not retried."""
     message = await find_message(db, channel, provider_id)
     if message is None or message.status != InboundStatus.RECEIVED:

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from flows.channels import Channel
 from flows.process import Status as ReferralStatus
-from store.types import EncryptedJSON, EncryptedText, UTCDateTime
+from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
+from store.types import EncryptedJSON, EncryptedText, EnumText, UTCDateTime
 
 __all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
            "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus", "ReferralEvent", "User",
@@ -27,7 +29,7 @@ class Conversation(Base):
     __table_args__ = (UniqueConstraint("channel", "sender_hash", name="uq_conversations_sender"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
     sender_hash: Mapped[str] = mapped_column(String(64))
     sender: Mapped[str] = mapped_column(EncryptedText("conversations.sender"))
     state: Mapped[str] = mapped_column(String(32), default="new")
@@ -36,14 +38,6 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     awaiting_info_reference: Mapped[str | None] = mapped_column(String(16))
-
-
-class InboundStatus:
-    """Stored first, processed after: a crash between the two leaves it `received` for recovery."""
-
-    RECEIVED = "received"
-    PROCESSED = "processed"
-    FAILED = "failed"
 
 
 class InboundMessage(Base):
@@ -56,7 +50,7 @@ class InboundMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
     provider_id: Mapped[str] = mapped_column(String(128))
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True
@@ -65,7 +59,7 @@ class InboundMessage(Base):
     replies: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON("inbound_messages.replies"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     sender: Mapped[str | None] = mapped_column(EncryptedText("inbound_messages.sender"))
-    status: Mapped[str] = mapped_column(String(16), default="processed")
+    status: Mapped[InboundStatus] = mapped_column(EnumText(InboundStatus, 16), default=InboundStatus.PROCESSED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reply_segments: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -78,8 +72,8 @@ class Referral(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
-    status: Mapped[str] = mapped_column(String(32), default=ReferralStatus.QUEUED.value)
-    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ReferralStatus] = mapped_column(EnumText(ReferralStatus, 32), default=ReferralStatus.QUEUED)
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
     borough: Mapped[str] = mapped_column(String(40), index=True)
     age: Mapped[int] = mapped_column(Integer)
     under_18: Mapped[bool] = mapped_column(Boolean)
@@ -111,7 +105,7 @@ class ReferralEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(32))
-    status_after: Mapped[str] = mapped_column(String(32))
+    status_after: Mapped[ReferralStatus] = mapped_column(EnumText(ReferralStatus, 32))
     note: Mapped[str | None] = mapped_column(EncryptedText("referral_events.note"))
 
 
@@ -169,7 +163,7 @@ class ScreenOut(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reason: Mapped[str] = mapped_column(String(32))
     screened_on: Mapped[date] = mapped_column(Date, index=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
 
 
 class SafeguardingAlert(Base):
@@ -179,7 +173,7 @@ class SafeguardingAlert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True
     )
@@ -194,7 +188,7 @@ class Contact(Base):
     __table_args__ = (UniqueConstraint("channel", "address_hash", name="uq_contacts_address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
     address_hash: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(EncryptedText("contacts.address"))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -214,19 +208,6 @@ class ContactEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class OutboundStatus:
-    """An outbound message's life: ours until the provider takes it, then the provider's reports."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    SUPPRESSED = "suppressed"
-
-
 class OutboundMessage(Base):
     """A message the bot starts or sends outside a webhook reply: the outbox the dispatcher works from."""
 
@@ -234,13 +215,13 @@ class OutboundMessage(Base):
     __table_args__ = (Index("ix_outbound_status_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(EncryptedText("outbound_messages.body"))
     markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(24))
     dedupe_key: Mapped[str | None] = mapped_column(String(96), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.PENDING)
+    status: Mapped[OutboundStatus] = mapped_column(EnumText(OutboundStatus, 16), default=OutboundStatus.PENDING)
     provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     segments: Mapped[int] = mapped_column(Integer, default=1)
@@ -250,15 +231,6 @@ class OutboundMessage(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
     planned_for: Mapped[str | None] = mapped_column(String(24))
-
-
-class AppointmentStatus:
-    SCHEDULED = "scheduled"
-    CONFIRMED = "confirmed"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-    MISSED = "missed"
-    UPCOMING = (SCHEDULED, CONFIRMED, DECLINED)
 
 
 class Appointment(Base):
@@ -271,7 +243,8 @@ class Appointment(Base):
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     place: Mapped[str] = mapped_column(EncryptedText("appointments.place"))
-    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.SCHEDULED)
+    status: Mapped[AppointmentStatus] = mapped_column(EnumText(AppointmentStatus, 16),
+                                                      default=AppointmentStatus.SCHEDULED)
     answer: Mapped[str | None] = mapped_column(EncryptedText("appointments.answer"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(254))

@@ -19,9 +19,11 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.channels import Channel
+from flows.statuses import OutboundStatus
 from flows.text import plain, segment_count
 from store.contacts import contact_for
-from store.models import Contact, OutboundMessage, OutboundStatus
+from store.models import Contact, OutboundMessage
 
 __all__ = ["enqueue", "claim_due", "renew_claim", "next_due", "delivered_to", "mark_accepted", "mark_retry",
            "mark_failed", "record_status", "last_sent_purpose", "Claimed", "RETRY_DELAYS", "STALE_SENDING"]
@@ -40,12 +42,13 @@ _OTHERS_MARGIN = timedelta(minutes=10)
 # Provider statuses only move forward: a late "sent" must not overwrite "delivered".
 _RANK = {OutboundStatus.QUEUED: 1, OutboundStatus.SENT: 2, OutboundStatus.DELIVERED: 3,
          OutboundStatus.UNDELIVERED: 3, OutboundStatus.FAILED: 3}
+_KNOWN = frozenset(OutboundStatus)
 
 
 async def enqueue(
     db: AsyncSession,
     *,
-    channel: str,
+    channel: Channel,
     to: str,
     body: str,
     purpose: str,
@@ -106,7 +109,7 @@ class Claimed:
 
 
 async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[int] | None = None,
-                    channels: Sequence[str] | None = None, stale_after: timedelta = STALE_SENDING) -> list[Claimed]:
+                    channels: Sequence[Channel] | None = None, stale_after: timedelta = STALE_SENDING) -> list[Claimed]:
     """Take up to `limit` due messages (or just `ids`), marking them `sending` so no one else does."""
     due = (
         (OutboundMessage.status == OutboundStatus.PENDING)
@@ -184,7 +187,8 @@ async def next_due(db: AsyncSession) -> datetime | None:
                            .where(OutboundMessage.status == OutboundStatus.PENDING))
 
 
-async def mark_accepted(db: AsyncSession, message_id: int, provider_id: str | None, status: str, now: datetime) -> None:
+async def mark_accepted(db: AsyncSession, message_id: int, provider_id: str | None, status: OutboundStatus,
+                        now: datetime) -> None:
     """Record the provider's id; whoever holds the claim now, since a message that went out did go."""
     await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
                      .values(status=status, provider_id=provider_id, error_code=None, updated_at=now))
@@ -208,7 +212,7 @@ async def mark_retry(db: AsyncSession, message_id: int, attempts: int, error: st
 
 
 async def mark_failed(db: AsyncSession, message_id: int, error: str, now: datetime,
-                      status: str = OutboundStatus.FAILED, attempts: int | None = None) -> None:
+                      status: OutboundStatus = OutboundStatus.FAILED, attempts: int | None = None) -> None:
     """Record that a message will not go; with `attempts`, only while that claim is current."""
     where = OutboundMessage.id == message_id if attempts is None else _still_claimed(message_id, attempts)
     await db.execute(update(OutboundMessage).where(where).values(status=status, error_code=error, updated_at=now))
@@ -221,8 +225,10 @@ async def record_status(db: AsyncSession, provider_id: str, status: str, error_c
                                 .with_for_update())).scalar_one_or_none()
     if message is None:
         return False
-    if _RANK.get(status, 0) >= _RANK.get(message.status, 0):
-        message.status = status
+    # The column holds only our statuses: one of the provider's own (Twilio's read, canceled, ...) is not kept.
+    reported = OutboundStatus(status) if status in _KNOWN else None
+    if reported is not None and _RANK.get(reported, 0) >= _RANK.get(message.status, 0):
+        message.status = reported
         message.error_code = error_code or message.error_code
         message.updated_at = now
     return True

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Referral, ReferralStatus, ScreenOut
+from flows.channels import Channel
+from flows.process import Status
+from store.models import Referral, ScreenOut
 
 __all__ = ["REFERENCE_ALPHABET", "new_reference", "create_referral", "list_referrals", "get_referral",
            "record_screen_out"]
@@ -28,7 +30,7 @@ async def create_referral(
     db: AsyncSession,
     *,
     reference: str,
-    channel: str,
+    channel: Channel,
     details: dict[str, Any],
     borough: str,
     age: int,
@@ -41,7 +43,7 @@ async def create_referral(
     yp_phone_hash: str | None = None,
 ) -> Referral:
     referral = Referral(
-        reference=reference, status=ReferralStatus.QUEUED.value, channel=channel, borough=borough, age=age,
+        reference=reference, status=Status.QUEUED, channel=channel, borough=borough, age=age,
         under_18=age < 18, urgency=urgency, safeguarding_flag=safeguarding_flag,
         referrer_hash=referrer_hash, details=details, created_at=now, updated_at=now,
         origin_address=origin_address, origin_hash=origin_hash, awaiting_info=False, yp_phone_hash=yp_phone_hash,
@@ -63,5 +65,5 @@ async def get_referral(db: AsyncSession, reference: str) -> Referral | None:
     return found.scalar_one_or_none()
 
 
-async def record_screen_out(db: AsyncSession, reason: str, channel: str, on: date) -> None:
+async def record_screen_out(db: AsyncSession, reason: str, channel: Channel, on: date) -> None:
     db.add(ScreenOut(reason=reason, channel=channel, screened_on=on))

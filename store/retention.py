@@ -21,7 +21,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from flows.process import Status
 from store.audit import audit
-from store.models import OutboundMessage, OutboundStatus, Referral
+from flows.statuses import OutboundStatus
+from store.models import OutboundMessage, Referral
 from store.purge import purge_drafts
 
 __all__ = ["RetentionCounts", "purge_expired", "FINISHED_OUTBOUND", "ACTOR"]

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.process import DECISION_DAYS, Status
+from flows.statuses import AppointmentStatus, OutboundStatus
 from store.models import Appointment, OutboundMessage, Referral, ScreenOut
 
 __all__ = ["WEEKS", "Source", "SOURCE_NAMES", "WeekRow", "ScreenOutStats", "DecisionTimes", "ReminderStats",
@@ -85,7 +86,7 @@ class WeekRow:
     """One week (Monday to Sunday, local time) and its referrals by current status."""
 
     start: date
-    counts: dict[str, int]
+    counts: dict[Status, int]
 
     @property
     def total(self) -> int:
@@ -173,7 +174,7 @@ async def referrals_per_week(db: AsyncSession, now: datetime, tz: tzinfo, weeks:
     found = await db.execute(select(Referral.created_at, Referral.status)
                              .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now))
     first = window_start(now, tz, weeks)
-    buckets: dict[date, Counter[str]] = {first + timedelta(weeks=n): Counter() for n in range(weeks)}
+    buckets: dict[date, Counter[Status]] = {first + timedelta(weeks=n): Counter() for n in range(weeks)}
     for created_at, status in found:
         bucket = buckets.get(week_start(created_at, tz))
         if bucket is not None:
@@ -181,10 +182,9 @@ async def referrals_per_week(db: AsyncSession, now: datetime, tz: tzinfo, weeks:
     return [WeekRow(start, _in_process_order(counts)) for start, counts in buckets.items()]
 
 
-def _in_process_order(counts: Counter[str]) -> dict[str, int]:
-    """Statuses in the order a referral moves through them; any unknown status after."""
-    known = {status.value: counts[status.value] for status in Status if counts[status.value]}
-    return known | {status: n for status, n in counts.items() if status not in known and n}
+def _in_process_order(counts: Counter[Status]) -> dict[Status, int]:
+    """Statuses in the order a referral moves through them, those with none left out."""
+    return {status: counts[status] for status in Status if counts[status]}
 
 
 async def screen_outs_by_reason(db: AsyncSession, now: datetime, tz: tzinfo, weeks: int = WEEKS) -> ScreenOutStats:
@@ -227,7 +227,7 @@ async def time_to_decision(db: AsyncSession, now: datetime, tz: tzinfo, weeks: i
                                     Referral.decided_at <= now))
     days = [(decided_at - created_at).total_seconds() / 86400 for created_at, decided_at in found]
     within = sum(1 for d in days if d <= DECISION_DAYS)
-    open_statuses = (Status.QUEUED.value, Status.IN_REVIEW.value, Status.MORE_INFO.value)
+    open_statuses = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
     overdue = await db.scalar(select(func.count()).select_from(Referral).where(
         Referral.status.in_(open_statuses), Referral.created_at < now - timedelta(days=DECISION_DAYS)))
     median = statistics.median(days) if days else None
@@ -244,7 +244,7 @@ async def reminder_confirmations(db: AsyncSession, now: datetime, tz: tzinfo | N
     reminded = (
         select(OutboundMessage.appointment_id)
         .where(OutboundMessage.appointment_id.is_not(None),
-               OutboundMessage.status.in_(("queued", "sent", "delivered")))
+               OutboundMessage.status.in_((OutboundStatus.QUEUED, OutboundStatus.SENT, OutboundStatus.DELIVERED)))
         .distinct()
     )
     found = await db.execute(
@@ -256,11 +256,11 @@ async def reminder_confirmations(db: AsyncSession, now: datetime, tz: tzinfo | N
     total = 0
     for status, answered in found.all():
         total += 1
-        if status == "confirmed":
+        if status is AppointmentStatus.CONFIRMED:
             counts["Confirmed (Y)"] += 1
-        elif status == "declined":
+        elif status is AppointmentStatus.DECLINED:
             counts["Can't come (N)"] += 1
-        elif status == "cancelled":
+        elif status is AppointmentStatus.CANCELLED:
             counts["Cancelled"] += 1
         else:
             counts["No answer yet"] += 1

@@ -1,18 +1,21 @@
-"""Column types: encrypted text and JSON, and UTC timestamps that read back aware on every database."""
+"""Column types: encrypted text and JSON, UTC timestamps that read back aware, and enums stored as their value."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, LargeBinary
+from sqlalchemy import DateTime, LargeBinary, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from store import crypto
 
-__all__ = ["EncryptedText", "EncryptedJSON", "UTCDateTime"]
+__all__ = ["EncryptedText", "EncryptedJSON", "UTCDateTime", "EnumText"]
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class EncryptedText(TypeDecorator[str]):
@@ -69,3 +72,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[E], Generic[E]):
+    """A StrEnum kept as its plain value in a VARCHAR column: members go in, members come out.
+
+    A value that is not a member is refused on the way in (a typo'd status can't be stored or
+    queried for) and on the way out (a row the code could not have written is reported, not guessed at).
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length  # with `enum`, what tells two of these apart in SQLAlchemy's statement cache
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp, eventually
 from fakes.twilio_api import FakeTwilio, signed_inbound
 from flows.messages import NOT_SAVED
+from flows.statuses import OutboundStatus
 from flows.text import segment_count
 from store.models import Contact, ContactEvent, InboundMessage, OutboundMessage, Referral
 from store.outbox import enqueue
@@ -209,6 +210,20 @@ async def test_undelivered_keeps_twilios_error_code(live: LiveApp, fake_twilio: 
     await fake_twilio.asend_status(fake_twilio.messages[0].sid, "undelivered", 30003, deliver_to=live.base_url)
     outbound = await _one_outbound(live)
     assert (outbound.status, outbound.error_code) == ("undelivered", "30003")
+
+
+async def test_a_status_twilio_reports_that_is_not_one_of_ours_is_not_stored(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    async with live.sessions() as db, db.begin():
+        await enqueue(db, channel="sms", to=REFERRER, body="Hello", purpose="decision", now=datetime.now(UTC))
+    await live.dispatcher.run_once()
+    async with live.sessions() as db, db.begin():
+        # As a messaging service answers: "accepted" ranks below every report that may follow it.
+        await db.execute(update(OutboundMessage).values(status=OutboundStatus.ACCEPTED))
+    response = await fake_twilio.asend_status(fake_twilio.messages[0].sid, "read", deliver_to=live.base_url)
+    assert response.status_code == 204
+    assert (await _one_outbound(live)).status is OutboundStatus.ACCEPTED
 
 
 async def test_outbound_text_is_made_plain_and_its_segments_counted(live: LiveApp, fake_twilio: FakeTwilio) -> None:

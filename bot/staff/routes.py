@@ -20,7 +20,7 @@ from bot.staff.auth import Forbidden, Staff, current_staff, require
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
 from flows.notices import DECLINE_REASONS, MAX_QUESTION
-from flows.process import DECISION_DAYS, Action, Refused, Role, allowed_actions
+from flows.process import DECISION_DAYS, Action, Refused, Role, Status, allowed_actions
 from flows.questions import SECTIONS
 from store.audit import audit, audit_entries
 from store.queue import FLAGS, QueueFilter, is_overdue, list_queue, referral_history
@@ -38,11 +38,9 @@ templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates"
 UNIT = (Role.UNIT, Role.ADMIN)
 # Every London borough, not the ones in use: finding those meant reading every referral on each view.
 QUEUE_BOROUGHS = sorted(BOROUGHS)
-STATUS_NAMES = {"queued": "Queued", "in_review": "In review", "more_info_requested": "Awaiting info",
-                "accepted": "Accepted", "declined": "Declined", "allocated": "Allocated", "closed": "Closed"}
 ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST_INFO: "Ask for more information",
                 Action.ACCEPT: "Accept", Action.DECLINE: "Decline", Action.ALLOCATE: "Allocate", Action.CLOSE: "Close"}
-templates.env.globals.update(status_names=STATUS_NAMES, action_names=ACTION_NAMES)
+templates.env.globals.update(Status=Status, action_names=ACTION_NAMES)
 
 
 def _now() -> datetime:
@@ -179,7 +177,7 @@ async def home(request: Request) -> Response:
 def _filters(request: Request) -> QueueFilter:
     params = request.query_params
     status = params.get("status") or None
-    if status not in (None, "all", *STATUS_NAMES):
+    if status not in (None, "all", *Status):
         status = None
     flag = params.get("flag") if params.get("flag") in FLAGS else None
     return QueueFilter(status=status, borough=params.get("borough") or None, flag=flag)
@@ -291,7 +289,7 @@ async def _show_referral(request: Request, reference: str, error: str | None = N
                  overdue=is_overdue(referral, _now()), decline_reasons=DECLINE_REASONS, max_question=MAX_QUESTION,
                  failed=failed, typed=typed or {},
                  sessions=sessions, reminders=reminders, notices=notices, places=places or [DEFAULT_PLACE],
-                 can_text=can_text(referral), can_arrange=referral.status == "allocated" and (
+                 can_text=can_text(referral), can_arrange=referral.status == Status.ALLOCATED and (
                      staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id))
 
 

@@ -14,27 +14,18 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
 from bot.staff.auth import current_staff, require
-from bot.staff.routes import STATUS_NAMES, templates
+from bot.staff.routes import templates
 from flows.process import Role, Status
 from flows.screening import Reason
 from store.audit import audit
 from store.stats import Stats, collect
 
-__all__ = ["router", "bar_chart", "stacked_bar_chart", "REASON_NAMES", "STATUS_COLOURS"]
+__all__ = ["router", "bar_chart", "stacked_bar_chart", "REASON_NAMES"]
 
 router = APIRouter(prefix="/staff")
 
 BAR_COLOUR = "#1d3557"
 TEXT_COLOUR = "#1b1b1b"
-STATUS_COLOURS: dict[str, str] = {
-    Status.QUEUED: "#457b9d",
-    Status.IN_REVIEW: "#1d3557",
-    Status.MORE_INFO: "#e9a23b",
-    Status.ACCEPTED: "#2a9d8f",
-    Status.DECLINED: "#9d0208",
-    Status.ALLOCATED: "#2a7a2a",
-    Status.CLOSED: "#6c757d",
-}
 REASON_NAMES: dict[str, str] = {
     Reason.TOO_YOUNG: "Too young",
     Reason.TOO_OLD: "Too old",
@@ -149,8 +140,8 @@ def _days(value: float | None) -> str:
 def _page_context(stats: Stats) -> dict[str, object]:
     """Charts and table rows for the template, built from the counts."""
     present = {status for week in stats.weeks for status in week.counts}
-    statuses = [s.value for s in Status if s.value in present] + sorted(present - {s.value for s in Status})
-    series = [(s, STATUS_NAMES.get(s, s), STATUS_COLOURS.get(s, BAR_COLOUR)) for s in statuses]
+    statuses = [s for s in Status if s in present]
+    series = [(s, s.label, s.colour) for s in statuses]
     weeks = [(_week(w.start), w.counts) for w in stats.weeks]
     all_time = dict(stats.screen_outs.all_time)
     recent = dict(stats.screen_outs.recent)
@@ -162,7 +153,7 @@ def _page_context(stats: Stats) -> dict[str, object]:
     return {
         "stats": stats,
         "since": _week(stats.since),
-        "statuses": [(s, STATUS_NAMES.get(s, s)) for s in statuses],
+        "statuses": [(s, s.label) for s in statuses],
         "weeks": weeks,
         "weeks_chart": stacked_bar_chart(weeks, series, title="Referrals received per week, by status now"),
         "reasons": reasons,
@@ -172,7 +163,7 @@ def _page_context(stats: Stats) -> dict[str, object]:
         "boroughs_chart": bar_chart(stats.boroughs, title="Referrals by borough"),
         "decision_rows": timing,
         "decisions_chart": bar_chart(timing if decided.decided else [], title="Decisions by time taken",
-                                     colours=[STATUS_COLOURS[Status.ALLOCATED], STATUS_COLOURS[Status.DECLINED]]),
+                                     colours=[Status.ALLOCATED.colour, Status.DECLINED.colour]),
         "median": _days(decided.median_days),
         "p90": _days(decided.p90_days),
     }
