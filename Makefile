@@ -2,13 +2,14 @@
 # make test - set everything up and run the whole suite on SQLite and PostgreSQL
 # make lint - ruff and mypy (make test runs them first)
 # make diagrams - draw the dialog and the process again (flows/*.mmd and the README) after changing them
+# make assets - rebuild the vendored GOV.UK Frontend files from assets/package.json (needs Node; run and test don't)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-suite lint install migrate diagrams clean
+.PHONY: run test test-suite lint install migrate diagrams assets clean
 
 install: $(STAMP)
 
@@ -44,6 +45,10 @@ migrate: $(STAMP)
 
 diagrams: $(STAMP)
 	$(BIN)/python -m flows.diagrams
+
+# npm ci installs exactly what package-lock.json pins; no package's install script is needed (or run).
+assets:
+	cd assets && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

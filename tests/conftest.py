@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from browser_support import CHROMIUM, CHROMIUM_ARGS
 from channels_support import LiveApp, channel_settings, serve_live
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from support import TEST_KEY
+from support import TEST_KEY, free_port
 
 from bot.settings import Settings, decode_data_key, load_settings
 from bot.web import create_app
@@ -167,3 +169,27 @@ async def live(database_url: str, fake_twilio: Any, fake_telegram: Any) -> Async
     crypto.configure(decode_data_key(TEST_KEY))
     async with serve_live(channel_settings(database_url, fake_twilio, fake_telegram)) as app:
         yield app
+
+
+# --- the browser -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium, driven by Playwright."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def site(database_url: str, fake_twilio: Any, fake_telegram: Any) -> AsyncIterator[LiveApp]:
+    """The real app served on a loopback port, for the browser to reach."""
+    crypto.configure(decode_data_key(TEST_KEY))
+    port = free_port()
+    # Served over plain http on loopback, so the public address is that too (and cookies aren't Secure).
+    settings = channel_settings(database_url, fake_twilio, fake_telegram, public_base_url=f"http://127.0.0.1:{port}",
+                                outbox_poll_seconds=0.2)
+    async with serve_live(settings, port=port) as live:
+        yield live

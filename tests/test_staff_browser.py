@@ -3,77 +3,23 @@
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from channels_support import TWILIO_NUMBER, LiveApp, channel_settings, eventually, serve_live
-from fakes.telegram_api import FakeTelegram
-from fakes.twilio_api import FakeTwilio, signed_inbound
-from playwright.async_api import Browser, Page, async_playwright, expect
+from browser_support import ARTIFACTS, CHROMIUM, REFERRER, log_in, referral_by_sms, sms_from
+from channels_support import LiveApp, eventually
+from fakes.twilio_api import FakeTwilio
+from playwright.async_api import Browser, expect
 from sqlalchemy import select, update
-from staff_support import PASSWORD, make_user
-from support import TEST_KEY, WHOLE_REFERRAL, free_port
+from staff_support import make_user
 
-from bot.settings import decode_data_key
-from store import crypto
 from store.models import Referral
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parent / "artifacts"
-REFERRER = "+447700900123"
-# Chromium's own background traffic has nowhere to go on these machines: switch it off.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
 # A developer without chromium may skip these; CI (which installs it) never does.
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                                 reason="chromium is not installed (.ci/run installs it)")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def site(database_url: str, fake_twilio: FakeTwilio, fake_telegram: FakeTelegram) -> AsyncIterator[LiveApp]:
-    crypto.configure(decode_data_key(TEST_KEY))
-    port = free_port()
-    # Served over plain http on loopback, so the public address is that too (and cookies aren't Secure).
-    settings = channel_settings(database_url, fake_twilio, fake_telegram, public_base_url=f"http://127.0.0.1:{port}",
-                                outbox_poll_seconds=0.2)
-    async with serve_live(settings, port=port) as live:
-        yield live
-
-
-async def sms_from(site: LiveApp, twilio: FakeTwilio, body: str, sid: str, sender: str = REFERRER) -> list[str]:
-    params, headers = signed_inbound(site.base_url + "/sms/inbound", twilio.auth_token, From=sender, To=TWILIO_NUMBER,
-                                     Body=body, MessageSid=sid)
-    response = await site.http.post("/sms/inbound", data=params, headers=headers)
-    assert response.status_code == 200, response.text
-    return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
-
-
-async def referral_by_sms(site: LiveApp, twilio: FakeTwilio, sender: str, tag: str) -> str:
-    replies: list[str] = []
-    for n, text in enumerate(t for t in WHOLE_REFERRAL if t != "07700 900123"):
-        replies = await sms_from(site, twilio, text, f"SM{tag}{n:030d}", sender)
-    return replies[0].split("Referral ", 1)[1].split(" ", 1)[0]
-
-
-async def log_in(page: Page, site: LiveApp, email: str) -> None:
-    await page.goto(site.base_url + "/staff")
-    await expect(page).to_have_url(site.base_url + "/staff/login")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
 
 
 async def test_the_unit_works_a_referral_from_arrival_to_allocation(

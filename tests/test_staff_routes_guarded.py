@@ -19,7 +19,8 @@ from bot.staff.security import SESSION_COOKIE
 from bot.web import create_app
 
 # Open to everyone: how staff log in.
-PUBLIC = {("GET", "/staff/login"), ("POST", "/staff/login")}
+# The login, and the accessibility statement (published for anyone, as UK public-sector services do).
+PUBLIC = {("GET", "/staff/login"), ("POST", "/staff/login"), ("GET", "/staff/accessibility")}
 # A plausible value for each path parameter of a staff route; a new parameter needs one here.
 PATH_VALUES = {"reference": "LGX-AAAAA", "session_id": "1"}
 

@@ -39,10 +39,10 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def section(html: str, name: str) -> str:
-    """One chart's section of the page, with whitespace between tags removed."""
+    """One chart's section of the page, with whitespace between tags and GOV.UK's table classes removed."""
     found = re.search(rf'<section class="chart" id="{name}">(.*?)</section>', html, re.S)
     assert found, f"no {name} section"
-    return re.sub(r">\s+<", "><", found.group(1))
+    return re.sub(r">\s+<", "><", re.sub(r' class="govuk-table__(?:row|header|cell)"', "", found.group(1)))
 
 
 def row(label: str, *cells: object) -> str:
@@ -109,7 +109,9 @@ async def test_the_stats_page_obeys_the_content_security_policy(
     await login(http, "unit@unit.example.org")
     page = await http.get("/staff/stats")
     assert "style-src 'self'" in page.headers["content-security-policy"]
-    assert not re.search(r"<style|<script|\sstyle=|\son\w+=|https?://(?!www\.w3\.org/2000/svg)", page.text)
+    # Scripts only from files (GOV.UK Frontend's and ours), never inline.
+    assert not re.search(r"<style|<script(?![^>]*\ssrc=\"/static/)|\sstyle=|\son\w+=|https?://(?!www\.w3\.org/2000/svg)",
+                         page.text)
 
 
 async def test_a_caseworker_cannot_see_the_stats(http: httpx.AsyncClient,

@@ -61,8 +61,12 @@ async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral |
 
 
 async def show_referral(request: Request, db: AsyncSession, staff: Staff, reference: str, error: str | None = None,
-                        status_code: int = 200, done: str | None = None) -> HTMLResponse:
-    """The referral's page (audited as a view), or a 404 page if there is no such referral."""
+                        status_code: int = 200, done: str | None = None, failed: str | None = None,
+                        typed: dict[str, str] | None = None) -> HTMLResponse:
+    """The referral's page (audited as a view), or a 404 page if there is no such referral.
+
+    After a refused action, `failed` names it and `typed` keeps what was typed into its form.
+    """
     referral = await viewable(db, staff, reference)
     if referral is None:
         return render(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
@@ -91,6 +95,8 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         sections=sections,
         error=error,
         done=done,
+        failed=failed,
+        typed=typed or {},
         overdue=is_overdue(referral, now()),
         decline_reasons=DECLINE_REASONS,
         max_question=MAX_QUESTION,

@@ -52,13 +52,14 @@ async def login_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request, runtime: RuntimeDep) -> Response:
     form = await _form(request)
+    email = form.get("email", "").strip().lower()
     address = request.client.host if request.client else "unknown"
     throttle = runtime.login_throttle
     if not same_token(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
-        return _login_error(request, runtime, "This form had expired. Please try again.", 403)
+        return _login_error(request, runtime, "This form had expired. Please try again.", 403, email)
     if throttle.blocked(address):
-        return _login_error(request, runtime, "Too many failed attempts from here. Please wait a few minutes.", 429)
-    email = form.get("email", "").strip().lower()
+        return _login_error(request, runtime, "Too many failed attempts from here. Please wait a few minutes.", 429,
+                            email)
     # Its own transaction rather than Db: an expired form or a throttled address is refused before the database.
     async with runtime.sessions() as db, db.begin():
         result = await check_login(db, email, form.get("password", ""), now())
@@ -67,8 +68,8 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
             await audit(db, email[:254] or "unknown", "login_failed", now(), detail="locked" if result.locked else "")
             if result.locked:
                 return _login_error(request, runtime, "This account is locked for 15 minutes after repeated failed "
-                                    "attempts. Ask an admin if you need in sooner.", 423)
-            return _login_error(request, runtime, "That email and password don't match an account.", 401)
+                                    "attempts. Ask an admin if you need in sooner.", 423, email)
+            return _login_error(request, runtime, "That email and password don't match an account.", 401, email)
         token, _ = await start_session(db, result.user, now())
         await audit(db, result.user.email, "login", now())
         target = "/staff/password" if result.user.must_change_password else "/staff"
@@ -79,11 +80,18 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
     return response
 
 
-def _login_error(request: Request, runtime: Runtime, message: str, status_code: int) -> HTMLResponse:
+def _login_error(request: Request, runtime: Runtime, message: str, status_code: int, email: str) -> HTMLResponse:
+    """The login page again with what went wrong, keeping the email typed (never the password)."""
     token = new_token()
-    response = render(request, "login.html", None, status_code=status_code, csrf=token, error=message)
+    response = render(request, "login.html", None, status_code=status_code, csrf=token, error=message, email=email)
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(runtime), path="/staff")
     return response
+
+
+@router.get("/accessibility")
+async def accessibility_statement(request: Request) -> HTMLResponse:
+    """The accessibility statement: public, as UK public-sector services publish one."""
+    return render(request, "accessibility.html", None)
 
 
 @router.post("/logout")
@@ -189,8 +197,10 @@ async def export(request: Request, db: Db, staff: UnitStaff) -> Response:
 
 
 @router.get("/referrals/{reference}")
-async def referral_page(request: Request, reference: str, db: Db, staff: AnyStaff) -> HTMLResponse:
-    return await show_referral(request, db, staff, reference)
+async def referral_page(request: Request, reference: str, db: Db, staff: AnyStaff,
+                        done: str | None = None) -> HTMLResponse:
+    # `done` names what the form just did (the redirect after each post), for the success banner.
+    return await show_referral(request, db, staff, reference, done=done)
 
 
 @router.post("/referrals/{reference}/actions")
@@ -205,7 +215,8 @@ async def referral_action(request: Request, reference: str, db: Db, staff: AnySt
                   question=form.get("question"), caseworker=form.get("caseworker"))
     except (Refused, ValueError) as exc:
         error = str(exc) if isinstance(exc, Refused) else "That is not an action on a referral."
-        return await show_referral(request, db, staff, reference, error=error, status_code=409)
+        return await show_referral(request, db, staff, reference, error=error, status_code=409,
+                                   failed=form.get("action"), typed=form)
     await commit_and_kick(db, runtime)
     return RedirectResponse(f"/staff/referrals/{reference}?done={action.value}", status_code=303)
 

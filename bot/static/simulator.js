@@ -45,7 +45,9 @@
       data.replies.forEach(r => show(r, "bot"));
       (data.choices.at(-1) || []).forEach(c => {
         const b = document.createElement("button");
-        b.type = "button"; b.textContent = c; b.onclick = () => send(c);
+        b.type = "button"; b.textContent = c; b.className = "govuk-button govuk-button--secondary";
+        // Focus goes back to the message box, so the next answer can be typed straight away.
+        b.onclick = () => { input.focus(); send(c); };
         choices.appendChild(b);
       });
     } catch (e) { show("(Could not reach the server. Is it running?)", "bot"); }
@@ -69,5 +71,7 @@
     const text = input.value.trim();
     if (text) { input.value = ""; send(text); }
   });
-  document.getElementById("reset").onclick = () => { session = newSession(); log.replaceChildren(); choices.replaceChildren(); };
+  document.getElementById("reset").onclick = () => {
+    session = newSession(); log.replaceChildren(); choices.replaceChildren(); input.focus();
+  };
 })();

@@ -1,0 +1,4 @@
+// Starts GOV.UK Frontend's components (error summary focus, character count, service navigation menu, ...).
+import { initAll } from "/static/govuk/govuk-frontend.min.js";
+
+initAll();
