@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "decode_data_key", "get_settings", "load_settings"]
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "decode_data_key", "decode_data_keys"]
 
 KEY_BYTES = 32
 
@@ -31,6 +32,22 @@ def decode_data_key(raw: str) -> bytes:
     if len(key) != KEY_BYTES:
         raise ValueError("expected 32 random bytes in url-safe base64 (referral-bot keygen makes one)")
     return key
+
+
+def decode_data_keys(raw: str) -> list[bytes]:
+    """DATA_KEY's keys, current first: one key, or the current one then older ones, separated by commas."""
+    parts = [part for part in re.split(r"[,\s]+", raw.strip()) if part]
+    if not parts:
+        raise ValueError("expected 32 random bytes in url-safe base64 (referral-bot keygen makes one)")
+    keys = []
+    for number, part in enumerate(parts, start=1):
+        try:
+            keys.append(decode_data_key(part))
+        except ValueError as exc:
+            raise ValueError(f"key {number} of {len(parts)}: {exc}" if len(parts) > 1 else str(exc)) from None
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same key is listed twice")
+    return keys
 
 
 def _parse_hours(raw: str) -> tuple[time, time]:
@@ -156,7 +173,7 @@ class Settings(BaseSettings):
     @classmethod
     def _key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip():
-            decode_data_key(value.get_secret_value())
+            decode_data_keys(value.get_secret_value())
             return value
         return None
 
@@ -237,10 +254,10 @@ class Settings(BaseSettings):
     def opening_days(self) -> frozenset[int]:
         return _parse_days(self.unit_days)
 
-    def data_key_bytes(self) -> bytes:
-        """The key for personal data: DATA_KEY, or locally the key file `make run` generated."""
+    def data_keys(self) -> list[bytes]:
+        """The keys for personal data, current first: DATA_KEY, or locally the key file `make run` generated."""
         if self.data_key is not None:
-            return decode_data_key(self.data_key.get_secret_value())
+            return decode_data_keys(self.data_key.get_secret_value())
         if self.environment == "production":
             raise SettingsError(
                 "DATA_KEY is not set: production needs it in the environment (referral-bot keygen makes one)"
@@ -251,7 +268,7 @@ class Settings(BaseSettings):
                 f"run `referral-bot keygen --file {self.data_key_file}` (make run does this for you)"
             )
         try:
-            return decode_data_key(self.data_key_file.read_text())
+            return decode_data_keys(self.data_key_file.read_text())
         except ValueError as exc:
             raise SettingsError(f"DATA_KEY_FILE {self.data_key_file}: {exc}") from exc
 

@@ -87,12 +87,12 @@ async def _configure_telegram(channel: TelegramSender) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings; the database and keys are opened in the lifespan."""
-    cookie_signer = CookieSigner(settings.data_key_bytes())
+    cookie_signer = CookieSigner(settings.data_keys()[0])
     login_throttle = LoginThrottle()  # for the app's lifetime, like the failures it counts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        crypto.configure(settings.data_key_bytes())
+        crypto.configure(*settings.data_keys())
         engine = make_engine(settings.database_url)
         if not await is_at_head(engine):
             await engine.dispose()

@@ -1,0 +1,91 @@
+"""`referral-bot rotate-key`: every stored value moved to the current data key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.cli.common import fail, keyed_settings
+from bot.cli.operations import _preflight
+from bot.settings import Settings
+from store import crypto
+from store.db import make_engine, make_sessionmaker
+from store.keys import RotationError, RotationStep, rotate_step, values_by_key
+
+__all__ = ["register", "rotate_key"]
+
+T = TypeVar("T")
+
+RETRIES = 5
+
+
+async def _in_transaction(sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One short transaction, tried again when the database says so (a deadlock, a busy SQLite file)."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            async with sessions() as db, db.begin():
+                return await work(db)
+        except DBAPIError:
+            # Every step is compare-and-set from what it reads, so running it again is safe.
+            if attempt == RETRIES:
+                raise
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+async def _rotate(settings: Settings, batch_size: int, pause: float) -> tuple[int, int, dict[str, int]]:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    resealed = rehashed = rounds = 0
+    try:
+        while True:
+            step: RotationStep = await _in_transaction(
+                sessions, lambda db: rotate_step(db, datetime.now(UTC), batch_size))
+            resealed, rehashed = resealed + step.resealed, rehashed + step.rehashed
+            if step.stray:
+                rounds += 1
+                found = ", ".join(f"{table} {count}" for table, count in sorted(step.stray.items()))
+                if rounds > 1:
+                    raise RotationError(f"values are still being written under an older key ({found}): is a process "
+                                        f"still running with the old DATA_KEY? Restart them all, then run rotate-key again")
+                typer.echo(f"Found values written under an older key while rotating ({found}): going over those again.")
+            if step.finished:
+                break
+            if pause:
+                await asyncio.sleep(pause)
+        counts = await _in_transaction(sessions, values_by_key)
+    finally:
+        await engine.dispose()
+    return resealed, rehashed, counts
+
+
+def rotate_key(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
+    pause: Annotated[float, typer.Option(min=0, help="Seconds to wait between batches, to go easier on a busy database.")] = 0.0,
+) -> None:
+    """Re-encrypt everything under the first key in DATA_KEY, while the app keeps serving; safe to stop and run again."""
+    settings = keyed_settings()
+    _preflight(settings)
+    older = len(crypto.configured_key_ids()) - 1
+    typer.echo(f"Rotating to key {crypto.current_key_id()} ({older} older key{'s' if older != 1 else ''} kept for reading).")
+    try:
+        resealed, rehashed, counts = asyncio.run(_rotate(settings, batch_size, pause))
+    except RotationError as exc:
+        raise fail(str(exc), code=1) from None
+    except (OSError, DBAPIError) as exc:
+        raise fail(f"database error ({type(exc).__name__}): check DATABASE_URL and run rotate-key again; "
+                    f"it carries on where it stopped", code=1) from None
+    typer.echo(f"Re-encrypted {resealed} values and re-computed {rehashed} keyed hashes.")
+    typer.echo(f"Every stored value is now under key {crypto.current_key_id()} ({sum(counts.values())} values): "
+               f"older keys can be removed from DATA_KEY.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `referral-bot` command."""
+    app.command("rotate-key")(rotate_key)
