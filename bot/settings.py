@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from datetime import time
 from functools import lru_cache
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     data_key: SecretStr | None = None
     data_key_file: Path = Path("var/data.key")
+    session_secret: SecretStr | None = None
+    session_secret_file: Path = Path("var/session.key")
     min_age: int = Field(default=16, ge=10, le=30)
     max_age: int = Field(default=24, ge=10, le=40)
     draft_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
@@ -177,6 +180,14 @@ class Settings(BaseSettings):
             return value
         return None
 
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            decode_data_key(value.get_secret_value())
+            return value
+        return None
+
     @field_validator("reminder_offsets")
     @classmethod
     def _offsets(cls, value: str) -> str:
@@ -271,6 +282,24 @@ class Settings(BaseSettings):
             return decode_data_keys(self.data_key_file.read_text())
         except ValueError as exc:
             raise SettingsError(f"DATA_KEY_FILE {self.data_key_file}: {exc}") from exc
+
+    def session_key(self) -> bytes:
+        """The key staff cookies are signed with: SESSION_SECRET, or locally the file `make run` generated.
+
+        Its own secret, so rotating the data keys keeps staff logged in, and changing it touches no data.
+        """
+        if self.session_secret is not None:
+            return decode_data_key(self.session_secret.get_secret_value())
+        if self.environment == "production":
+            raise SettingsError("SESSION_SECRET is not set: production needs it in the environment "
+                                "(referral-bot keygen makes one)")
+        if not self.session_secret_file.exists():
+            # A try-out without `make run`: staff are logged out when this process ends.
+            return os.urandom(KEY_BYTES)
+        try:
+            return decode_data_key(self.session_secret_file.read_text())
+        except ValueError as exc:
+            raise SettingsError(f"SESSION_SECRET_FILE {self.session_secret_file}: {exc}") from exc
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -87,7 +87,9 @@ async def _configure_telegram(channel: TelegramSender) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings; the database and keys are opened in the lifespan."""
-    cookie_signer = CookieSigner(settings.data_keys()[0])
+    cookie_signer = CookieSigner(settings.session_key())
+    if settings.session_secret is None and not settings.session_secret_file.exists():
+        log.warning("no SESSION_SECRET or %s: staff are logged out when the app stops", settings.session_secret_file)
     login_throttle = LoginThrottle()  # for the app's lifetime, like the failures it counts
 
     @contextlib.asynccontextmanager

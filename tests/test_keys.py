@@ -302,6 +302,58 @@ def test_data_key_lists_the_current_key_first_then_older_ones() -> None:
         load_settings(data_key=f"{NEW_KEY},{NEW_KEY}")
 
 
+def test_production_needs_a_session_secret_of_its_own() -> None:
+    settings = load_settings(environment="production", data_key=OLD_KEY)
+    with pytest.raises(SettingsError, match="SESSION_SECRET is not set: production needs it"):
+        settings.session_key()
+    assert load_settings(environment="production", data_key=OLD_KEY, session_secret=NEW_KEY).session_key() == \
+        decode_data_key(NEW_KEY)
+
+
+def test_production_without_a_session_secret_refuses_to_start(env_for_cli: dict[str, Any]) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], env={**env_for_cli, "ENVIRONMENT": "production"},
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "referral-bot: SESSION_SECRET is not set: production needs it in the environment (referral-bot keygen makes one)"
+    )
+
+
+async def _staff_page(settings: Settings, cookies: httpx.Cookies | None = None) -> tuple[int, httpx.Cookies]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=cookies) as http:
+            if cookies is None:
+                await login(http, "unit@unit.example.org")
+            page = await http.get("/staff/queue")
+            return page.status_code, http.cookies
+
+
+async def test_rotating_the_data_key_keeps_staff_logged_in_and_a_new_session_secret_touches_no_data(
+    client: httpx.AsyncClient, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    replies = await chat(client, "staff", WHOLE_REFERRAL)
+    reference = replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+    await make_user(sessions, "unit@unit.example.org", "unit")
+    secret = base64.urlsafe_b64encode(bytes(range(50, 82))).decode()
+    with_secret = settings.model_copy(update={"session_secret": load_settings(session_secret=secret).session_secret})
+    status, cookies = await _staff_page(with_secret)
+    assert status == 200
+
+    rotated = with_secret.model_copy(update={"data_key": load_settings(data_key=f"{NEW_KEY},{OLD_KEY}").data_key})
+    assert (await _staff_page(rotated, cookies))[0] == 200
+    await rotate_all(sessions)
+    assert (await _staff_page(rotated, cookies))[0] == 200
+
+    other = base64.urlsafe_b64encode(bytes(range(60, 92))).decode()
+    new_secret = rotated.model_copy(update={"session_secret": load_settings(session_secret=other).session_secret})
+    assert (await _staff_page(new_secret, cookies))[0] == 303  # logged out, to the login page
+    async with sessions() as db:
+        assert (await get_referral(db, reference)) is not None  # and the data reads as before
+        assert await db.scalar(select(func.count()).select_from(Referral)) == 1
+
+
 # --- a database from before keys had ids ---------------------------------------------------------
 
 

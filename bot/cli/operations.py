@@ -15,7 +15,7 @@ import uvicorn
 
 from bot.cli.common import fail, keyed_settings, read_settings, run_db
 from bot.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from store.db import make_engine
 from store.migrate import is_at_head, upgrade_to_head
 from store.retention import purge_expired
@@ -62,6 +62,10 @@ def serve() -> None:
     from bot.web import create_app
 
     settings = keyed_settings()
+    try:
+        settings.session_key()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
     configure_logging(settings.log_level)
     _preflight(settings)
     if settings.simulator_on:
