@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	@$(BIN)/referral-bot keygen --file var/data.key --if-missing
 	@$(BIN)/referral-bot keygen --file var/session.key --if-missing > /dev/null
 	@$(BIN)/referral-bot migrate

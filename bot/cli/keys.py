@@ -1,24 +1,26 @@
-"""`referral-bot rotate-key`: every stored value moved to the current data key."""
+"""`referral-bot rotate-key`, `backup` and `restore`: the keys and the database, kept usable over time."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli.common import fail, keyed_settings
+from bot.cli.common import fail, keyed_settings, read_settings
 from bot.cli.operations import _preflight
 from bot.settings import Settings
 from store import crypto
-from store.db import make_engine, make_sessionmaker
+from store.backup import BackupError, backup_sqlite, postgres_instructions, restore_sqlite
+from store.db import is_sqlite, make_engine, make_sessionmaker, sqlite_path
 from store.keys import RotationError, RotationStep, rotate_step, values_by_key
 
-__all__ = ["register", "rotate_key"]
+__all__ = ["register", "rotate_key", "backup", "restore"]
 
 T = TypeVar("T")
 
@@ -86,6 +88,47 @@ def rotate_key(
                f"older keys can be removed from DATA_KEY.")
 
 
+def _sqlite_file(settings: Settings, file: Path, *, restore: bool) -> Path:
+    if not is_sqlite(settings.database_url):
+        raise fail(postgres_instructions(settings.database_url, file, restore=restore))
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        raise fail("DATABASE_URL is an in-memory database: there is nothing to back up")
+    return path
+
+
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Write a consistent copy of the SQLite database to FILE, while the app keeps running (PostgreSQL: pg_dump)."""
+    settings = read_settings()
+    database = _sqlite_file(settings, file, restore=False)
+    try:
+        backup_sqlite(database, file, force=force)
+    except BackupError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(f"Backed up {database} to {file}. Keep DATA_KEY too, somewhere else: the backup can't be read without it.")
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by `referral-bot backup`.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data (it is saved first).")] = False,
+) -> None:
+    """Check a backup (whole, this version's schema, readable with DATA_KEY) and make the database hold it."""
+    settings = keyed_settings()
+    database = _sqlite_file(settings, file, restore=True)
+    try:
+        info, saved = restore_sqlite(file, database, datetime.now(UTC), force=force)
+    except BackupError as exc:
+        raise fail(str(exc), code=1) from None
+    typer.echo(f"Restored {file} ({info.referrals} referrals) into {database}.")
+    if saved is not None:
+        typer.echo(f"The database it replaced is saved as {saved}.")
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `referral-bot` command."""
     app.command("rotate-key")(rotate_key)
+    app.command()(backup)
+    app.command()(restore)

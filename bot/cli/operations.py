@@ -38,7 +38,7 @@ def keygen(
         if if_missing:
             return
         raise fail(f"{file} already exists: refusing to overwrite a data key (data encrypted with it would be lost)")
-    file.parent.mkdir(parents=True, exist_ok=True)
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
