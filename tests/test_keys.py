@@ -142,6 +142,32 @@ async def test_a_rotation_moves_everything_to_the_new_key_while_every_look_up_ke
             assert referral.origin_address == REFERRER
 
 
+async def test_referrers_chat_on_while_a_rotation_runs_beside_them(
+    client: httpx.AsyncClient, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for n in range(3):  # something to rotate, made under the old key
+        await chat(client, f"before{n}", WHOLE_REFERRAL)
+    both = settings.model_copy(update={"data_key": load_settings(data_key=f"{NEW_KEY},{OLD_KEY}").data_key})
+    app = create_app(both)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            engine = make_engine(settings.database_url)
+            try:
+                rotation = asyncio.create_task(rotate_all(make_sessionmaker(engine), batch_size=1))
+                talks = [chat(http, f"during{n}", WHOLE_REFERRAL) for n in range(2)]
+                talks.append(chat(http, "before0", ["hi"], prefix="again"))  # an old conversation, found again
+                replies = await asyncio.gather(*talks)
+                steps = await rotation
+            finally:
+                await engine.dispose()
+    assert all("queued" in r[-1][0] for r in replies[:2])
+    assert steps[-1].finished and len(steps) > 10  # it really ran alongside, a row at a time
+    async with sessions() as db:
+        assert list(await values_by_key(db)) == [crypto.current_key_id()]
+        assert await db.scalar(select(func.count()).select_from(Conversation)) == 5
+        assert await db.scalar(select(func.count()).select_from(Referral)) == 5
+
+
 async def test_a_rotation_under_the_same_key_changes_no_keyed_hash_and_binds_older_values_to_their_rows(
     client: httpx.AsyncClient, settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
