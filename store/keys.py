@@ -30,7 +30,7 @@ from store.contacts import address_hash
 from store.conversations import sender_hash
 from store.models import Base, KeyRotation
 from store.referrals import referrer_hash, young_person_hash
-from store.types import ROW_UID, _Encrypted
+from store.types import ROW_UID, Encrypted
 
 __all__ = ["RotationStep", "RotationError", "rotate_step", "values_by_key", "TABLES", "BLIND_INDEXES"]
 
@@ -75,7 +75,7 @@ BLIND_INDEXES: dict[str, tuple[BlindIndex, ...]] = {
 @dataclass(frozen=True)
 class _Plan:
     name: str
-    encrypted: tuple[tuple[str, _Encrypted], ...]
+    encrypted: tuple[tuple[str, Encrypted], ...]
     indexes: tuple[BlindIndex, ...]
 
     @cached_property
@@ -91,7 +91,7 @@ class _Plan:
 def _plans() -> tuple[_Plan, ...]:
     plans = []
     for table in Base.metadata.sorted_tables:
-        encrypted = tuple((column.name, column.type) for column in table.columns if isinstance(column.type, _Encrypted))
+        encrypted = tuple((column.name, column.type) for column in table.columns if isinstance(column.type, Encrypted))
         if encrypted:
             plans.append(_Plan(table.name, encrypted, BLIND_INDEXES.get(table.name, ())))
     return tuple(plans)
@@ -164,7 +164,7 @@ async def _rotate_batch(db: AsyncSession, plan: _Plan, after_id: int, batch_size
                 opened = crypto.decrypt(raw, column_type.purpose, row[ROW_UID])
             except crypto.DecryptionError as exc:
                 raise RotationError(f"{plan.name} row {row['id']}: {exc}") from None
-            plain[name] = column_type._decode(opened)
+            plain[name] = column_type.decode(opened)
             if not crypto.is_current(raw):
                 new = crypto.encrypt(opened, column_type.purpose, row[ROW_UID])
                 changes.setdefault(name, []).append({"row_id": row["id"], "old_value": raw, "new_value": new})

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapper, Session, object_session
 
-from store.types import ROW_UID, ROW_UID_CHARS, ForRow, _Encrypted
+from store.types import ROW_UID, ROW_UID_CHARS, Encrypted, ForRow
 
 __all__ = ["new_row_uid", "row_values", "encrypted_attributes", "bind_rows_on_flush"]
 
@@ -28,7 +28,7 @@ def new_row_uid() -> str:
 def encrypted_attributes(mapper: Mapper[Any]) -> tuple[str, ...]:
     """The attribute names of a mapped class's encrypted columns."""
     return tuple(attr.key for attr in mapper.column_attrs
-                 if len(attr.columns) == 1 and isinstance(attr.columns[0].type, _Encrypted))
+                 if len(attr.columns) == 1 and isinstance(attr.columns[0].type, Encrypted))
 
 
 def row_values(model: type, **values: Any) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from sqlalchemy.types import TypeDecorator
 
 from store import crypto
 
-__all__ = ["EncryptedText", "EncryptedJSON", "UTCDateTime", "EnumText", "ForRow", "ROW_UID", "ROW_UID_CHARS"]
+__all__ = ["Encrypted", "EncryptedText", "EncryptedJSON", "UTCDateTime", "EnumText", "ForRow", "ROW_UID",
+           "ROW_UID_CHARS"]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -57,7 +58,7 @@ def _postgresql_with_row_uid(element: _WithRowUid, compiler: SQLCompiler, **kw: 
     return f"({sealed} || convert_to({uid}, 'UTF8'))"
 
 
-class _Encrypted(TypeDecorator[Any]):
+class Encrypted(TypeDecorator[Any]):
     """Encrypted at rest, bound to its column and its row; the rest of the code sees plain values."""
 
     impl = LargeBinary
@@ -67,10 +68,12 @@ class _Encrypted(TypeDecorator[Any]):
         super().__init__()
         self.purpose = purpose
 
-    def _encode(self, value: Any) -> bytes:
+    def encode(self, value: Any) -> bytes:
+        """The plain value as the bytes that are encrypted."""
         raise NotImplementedError
 
-    def _decode(self, plaintext: bytes) -> Any:
+    def decode(self, plaintext: bytes) -> Any:
+        """The plain value from decrypted bytes."""
         raise NotImplementedError
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
@@ -81,7 +84,7 @@ class _Encrypted(TypeDecorator[Any]):
             raise TypeError(f"{self.purpose} needs its row: write it through the ORM or with store.sealing.row_values()")
         if value.value is None:
             return None
-        return crypto.encrypt(self._encode(value.value), self.purpose, value.row_uid)
+        return crypto.encrypt(self.encode(value.value), self.purpose, value.row_uid)
 
     def column_expression(self, colexpr: ColumnElement[Any]) -> ColumnElement[Any]:
         table = getattr(colexpr, "table", None)
@@ -94,30 +97,30 @@ class _Encrypted(TypeDecorator[Any]):
             return None
         raw = bytes(value)
         sealed, row_uid = raw[:-ROW_UID_CHARS], raw[-ROW_UID_CHARS:].decode("ascii", "replace")
-        return self._decode(crypto.decrypt(sealed, self.purpose, row_uid))
+        return self.decode(crypto.decrypt(sealed, self.purpose, row_uid))
 
 
-class EncryptedText(_Encrypted):
+class EncryptedText(Encrypted):
     """Text encrypted at rest."""
 
     cache_ok = True
 
-    def _encode(self, value: Any) -> bytes:
-        return str(value).encode()
+    def encode(self, value: Any) -> bytes:
+        return value.encode()
 
-    def _decode(self, plaintext: bytes) -> Any:
+    def decode(self, plaintext: bytes) -> Any:
         return plaintext.decode()
 
 
-class EncryptedJSON(_Encrypted):
+class EncryptedJSON(Encrypted):
     """A JSON document encrypted at rest."""
 
     cache_ok = True
 
-    def _encode(self, value: Any) -> bytes:
+    def encode(self, value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":")).encode()
 
-    def _decode(self, plaintext: bytes) -> Any:
+    def decode(self, plaintext: bytes) -> Any:
         return json.loads(plaintext)
 
 
