@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "get_settings", "load_settings", "decode_data_key", "decode_data_keys"]
+__all__ = ["Settings", "SettingsError", "decode_data_key", "decode_data_keys", "get_settings", "load_settings"]
 
 KEY_BYTES = 32
 

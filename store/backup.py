@@ -26,7 +26,7 @@ from store.db import create_private_file
 from store.keys import TABLES
 from store.migrate import alembic_config
 
-__all__ = ["BackupError", "BackupInfo", "backup_sqlite", "check_backup", "restore_sqlite", "postgres_instructions"]
+__all__ = ["BackupError", "BackupInfo", "backup_sqlite", "check_backup", "postgres_instructions", "restore_sqlite"]
 
 _MAGIC = b"SQLite format 3\x00"
 
@@ -123,7 +123,8 @@ def _check(backup: Path, expected: str) -> BackupInfo:
         if revision[0] != expected:
             raise BackupError(
                 f"{backup} is at schema revision {revision[0]}, this version of referral-bot needs {expected}: "
-                f"migrate a copy first (DATABASE_URL=sqlite+aiosqlite:///COPY referral-bot migrate), then restore the copy")
+                f"migrate a copy first (DATABASE_URL=sqlite+aiosqlite:///COPY referral-bot migrate), "
+                f"then restore the copy")
         _check_keys(connection, backup)
         referrals = connection.execute("SELECT count(*) FROM referrals").fetchone()[0]
     return BackupInfo(revision[0], referrals)
@@ -134,13 +135,14 @@ def _check_keys(connection: sqlite3.Connection, backup: Path) -> None:
     configured = set(crypto.configured_key_ids())
     for plan in TABLES:
         for column, column_type in plan.encrypted:
-            heads = connection.execute(f"SELECT DISTINCT substr({column}, 1, 5) FROM {plan.name} "  # noqa: S608 - names from the models
+            heads = connection.execute(f"SELECT DISTINCT substr({column}, 1, 5) FROM {plan.name} "
                                        f"WHERE {column} IS NOT NULL AND substr({column}, 1, 1) = x'02'")
             missing = {crypto.key_id_of(bytes(head)) for (head,) in heads} - configured
             if missing:
-                raise BackupError(f"{backup} holds data written under key {', '.join(sorted(k for k in missing if k))}, "
-                                  f"which is not in DATA_KEY: put back the keys in use when the backup was made")
-            legacy = connection.execute(f"SELECT {column} FROM {plan.name} "  # noqa: S608 - names from the models
+                ids = ", ".join(sorted(key for key in missing if key))
+                raise BackupError(f"{backup} holds data written under key {ids}, which is not in DATA_KEY: "
+                                  f"put back the keys in use when the backup was made")
+            legacy = connection.execute(f"SELECT {column} FROM {plan.name} "
                                         f"WHERE substr({column}, 1, 1) = x'01' LIMIT 1").fetchone()
             if legacy is not None:
                 try:
@@ -154,7 +156,8 @@ def _holds_data(database: Path) -> bool:
     if not database.is_file() or database.stat().st_size == 0:
         return False
     with _open(database) as connection:
-        return connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] > 0
+        tables: int = connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    return tables > 0
 
 
 def restore_sqlite(backup: Path, database: Path, now: datetime, *,

@@ -14,7 +14,7 @@ from store.crypto import keyed_hash, keyed_hashes
 from store.models import Contact, ContactEvent
 from store.sealing import row_values
 
-__all__ = ["contact_for", "find_contact", "set_opted_out", "set_blocked", "address_hash", "address_hashes"]
+__all__ = ["address_hash", "address_hashes", "contact_for", "find_contact", "set_blocked", "set_opted_out"]
 
 
 def address_hash(channel: Channel, address: str) -> str:

@@ -16,8 +16,19 @@ from store.crypto import keyed_hash, keyed_hashes
 from store.models import Conversation, InboundMessage
 from store.sealing import row_values
 
-__all__ = ["sender_hash", "sender_hashes", "find_conversation", "lock_conversation", "store_inbound", "find_message",
-           "finish_message", "forget_message_bodies", "pending_messages", "count_attempt", "GIVE_UP_AFTER"]
+__all__ = [
+    "GIVE_UP_AFTER",
+    "count_attempt",
+    "find_conversation",
+    "find_message",
+    "finish_message",
+    "forget_message_bodies",
+    "lock_conversation",
+    "pending_messages",
+    "sender_hash",
+    "sender_hashes",
+    "store_inbound",
+]
 
 # Failed this many times, a stored message is marked failed instead of being tried again and again.
 GIVE_UP_AFTER = 3

@@ -25,8 +25,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["configure", "encrypt", "decrypt", "keyed_hash", "keyed_hashes", "is_configured", "is_current",
-           "current_key_id", "configured_key_ids", "key_id_of", "current_prefix", "DecryptionError", "KeyMissing"]
+__all__ = [
+    "DecryptionError",
+    "KeyMissing",
+    "configure",
+    "configured_key_ids",
+    "current_key_id",
+    "current_prefix",
+    "decrypt",
+    "encrypt",
+    "is_configured",
+    "is_current",
+    "key_id_of",
+    "keyed_hash",
+    "keyed_hashes",
+]
 
 _LEGACY = b"\x01"
 _VERSION = b"\x02"

@@ -32,7 +32,7 @@ from store.models import Base, KeyRotation
 from store.referrals import referrer_hash, young_person_hash
 from store.types import ROW_UID, Encrypted
 
-__all__ = ["RotationStep", "RotationError", "rotate_step", "values_by_key", "TABLES", "BLIND_INDEXES"]
+__all__ = ["BLIND_INDEXES", "TABLES", "RotationError", "RotationStep", "rotate_step", "values_by_key"]
 
 _KEEP = object()
 
@@ -81,7 +81,7 @@ class _Plan:
     @cached_property
     def table(self) -> sa.TableClause:
         """The table with raw types: ciphertexts are read and written as bytes, untouched by the column types."""
-        columns = [sa.column("id", sa.Integer), sa.column(ROW_UID, sa.String)]
+        columns: list[sa.ColumnClause[Any]] = [sa.column("id", sa.Integer), sa.column(ROW_UID, sa.String)]
         columns += [sa.column(name, sa.LargeBinary) for name, _ in self.encrypted]
         columns += [sa.column(index.column, sa.String) for index in self.indexes]
         columns += [sa.column(name, sa.String) for name in sorted({p for index in self.indexes for p in index.plain})]

@@ -14,9 +14,29 @@ from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
 from store.sealing import bind_rows_on_flush
 from store.types import ROW_UID_CHARS, EncryptedJSON, EncryptedText, EnumText, UTCDateTime
 
-__all__ = ["Base", "Conversation", "InboundMessage", "InboundStatus", "Referral", "ScreenOut", "SafeguardingAlert",
-           "ReferralStatus", "Contact", "ContactEvent", "OutboundMessage", "OutboundStatus", "ReferralEvent", "User",
-           "StaffSession", "AuditEntry", "Appointment", "AppointmentStatus", "Place", "CaseworkerNotice", "KeyRotation"]
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEntry",
+    "Base",
+    "CaseworkerNotice",
+    "Contact",
+    "ContactEvent",
+    "Conversation",
+    "InboundMessage",
+    "InboundStatus",
+    "KeyRotation",
+    "OutboundMessage",
+    "OutboundStatus",
+    "Place",
+    "Referral",
+    "ReferralEvent",
+    "ReferralStatus",
+    "SafeguardingAlert",
+    "ScreenOut",
+    "StaffSession",
+    "User",
+]
 
 
 class Base(DeclarativeBase):

@@ -14,8 +14,18 @@ from flows.process import Refused, Status
 from store.crypto import keyed_hash, keyed_hashes
 from store.models import Referral, ScreenOut
 
-__all__ = ["REFERENCE_ALPHABET", "new_reference", "create_referral", "list_referrals", "get_referral",
-           "lock_referral", "record_screen_out", "young_person_hash", "young_person_hashes", "referrer_hash"]
+__all__ = [
+    "REFERENCE_ALPHABET",
+    "create_referral",
+    "get_referral",
+    "list_referrals",
+    "lock_referral",
+    "new_reference",
+    "record_screen_out",
+    "referrer_hash",
+    "young_person_hash",
+    "young_person_hashes",
+]
 
 # No 0/O or 1/I: references are read aloud and typed back from a phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

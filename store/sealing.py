@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapper, Session, object_session
 
 from store.types import ROW_UID, ROW_UID_CHARS, Encrypted, ForRow
 
-__all__ = ["new_row_uid", "row_values", "encrypted_attributes", "bind_rows_on_flush"]
+__all__ = ["bind_rows_on_flush", "encrypted_attributes", "new_row_uid", "row_values"]
 
 
 def new_row_uid() -> str:

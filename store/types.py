@@ -1,4 +1,4 @@
-"""Column types: encrypted text and JSON bound to their row, UTC timestamps that read back aware, and enums stored as their value."""
+"""Column types: encrypted text and JSON bound to their row, UTC times that read back aware, enums as their value."""
 
 from __future__ import annotations
 
@@ -18,8 +18,16 @@ from sqlalchemy.types import TypeDecorator
 
 from store import crypto
 
-__all__ = ["Encrypted", "EncryptedText", "EncryptedJSON", "UTCDateTime", "EnumText", "ForRow", "ROW_UID",
-           "ROW_UID_CHARS"]
+__all__ = [
+    "ROW_UID",
+    "ROW_UID_CHARS",
+    "Encrypted",
+    "EncryptedJSON",
+    "EncryptedText",
+    "EnumText",
+    "ForRow",
+    "UTCDateTime",
+]
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -81,7 +89,8 @@ class Encrypted(TypeDecorator[Any]):
             return None
         if not isinstance(value, ForRow):
             # The ORM binds values to their row on flush; a hand-written insert must say the row.
-            raise TypeError(f"{self.purpose} needs its row: write it through the ORM or with store.sealing.row_values()")
+            raise TypeError(
+                f"{self.purpose} needs its row: write it through the ORM, or with store.sealing.row_values()")
         if value.value is None:
             return None
         return crypto.encrypt(self.encode(value.value), self.purpose, value.row_uid)
@@ -106,7 +115,8 @@ class EncryptedText(Encrypted):
     cache_ok = True
 
     def encode(self, value: Any) -> bytes:
-        return value.encode()
+        text: str = value
+        return text.encode()
 
     def decode(self, plaintext: bytes) -> Any:
         return plaintext.decode()

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from support import TEST_KEY, WHOLE_REFERRAL, chat, run_cli
 
 from bot.runtime import runtime_of
 from bot.settings import Settings, decode_data_key, load_settings
@@ -24,7 +24,6 @@ from store.backup import BackupError, backup_sqlite, check_backup, postgres_inst
 from store.db import make_engine, make_sessionmaker, sqlite_path
 from store.migrate import upgrade_to_head
 from store.referrals import get_referral, list_referrals
-from support import TEST_KEY, WHOLE_REFERRAL, chat, run_cli
 
 OTHER_KEY = "ZGlmZmVyZW50LWtleS1kaWZmZXJlbnQta2V5LTEyMzQ="
 
@@ -146,7 +145,7 @@ async def test_a_damaged_backup_an_older_schema_or_missing_keys_are_refused(
     data = bytearray(good.read_bytes())
     data[4096 * 3 : 4096 * 3 + 200] = os.urandom(200)  # a page of a table, overwritten
     damaged.write_bytes(bytes(data))
-    with pytest.raises(BackupError, match="damaged|not a referral-bot database"):
+    with pytest.raises(BackupError, match=r"damaged|not a referral-bot database"):
         check_backup(damaged)
 
     older = tmp_path / "older.db"

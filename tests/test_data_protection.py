@@ -7,13 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from keys_support import legacy_blob
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from support import LEAK_FORMS, PERSONAL, SCREENED_OUT, WHOLE_REFERRAL, chat
 
 from bot.settings import Settings
-from keys_support import legacy_blob
-from support import chat
 from store import crypto
 from store.models import Base
 
@@ -206,7 +205,8 @@ async def test_existing_rows_with_values_from_before_keys_had_ids_still_read(
     master = settings.data_keys()[0]
     legacy = legacy_blob(master, b'{"yp_first_name":"Jaylen"}', "referrals.details")
     async with sessions() as db, db.begin():
-        await db.execute(text("UPDATE referrals SET details = :legacy WHERE reference = 'LGX-AAAAA'"), {"legacy": legacy})
+        await db.execute(text("UPDATE referrals SET details = :legacy WHERE reference = 'LGX-AAAAA'"),
+                         {"legacy": legacy})
     async with sessions() as db:
         assert (await get_referral(db, "LGX-AAAAA")).details == {"yp_first_name": "Jaylen"}  # type: ignore[union-attr]
 

@@ -12,25 +12,25 @@ from typing import Any
 
 import httpx
 import pytest
+from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp, channel_settings, serve_live
+from fakes.twilio_api import FakeTwilio, signed_inbound
+from keys_support import legacy_blob
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from staff_support import login, make_user
+from support import LONDON, TEST_KEY, WHOLE_REFERRAL, chat, run_cli
 
 from bot.actions import Actor, act
 from bot.sessions import add_session
 from bot.settings import Settings, SettingsError, decode_data_key, load_settings
 from bot.web import create_app
-from channels_support import PUBLIC_BASE_URL, TWILIO_NUMBER, LiveApp, channel_settings, serve_live
-from fakes.twilio_api import FakeTwilio, signed_inbound
 from flows.notices import status_unknown_text
 from flows.process import Action, Role
-from keys_support import legacy_blob
-from staff_support import login, make_user
 from store import crypto
 from store.db import make_engine, make_sessionmaker
 from store.keys import TABLES, RotationStep, rotate_step, values_by_key
 from store.models import Contact, Conversation, Place, Referral
 from store.referrals import get_referral
-from support import LONDON, TEST_KEY, WHOLE_REFERRAL, chat, run_cli
 
 OLD_KEY = TEST_KEY
 NEW_KEY = base64.urlsafe_b64encode(bytes(range(100, 132))).decode()
@@ -91,7 +91,8 @@ class Lookups:
         assert await sms(self.live, self.twilio, "hello?", f"SMoo{n:028d}", OPTED_OUT) == []
         async with self.live.sessions() as db:
             # ...and found, not made again: one conversation and one contact per number.
-            senders = await db.scalar(select(func.count()).select_from(Conversation).where(Conversation.channel == "sms"))
+            senders = await db.scalar(select(func.count()).select_from(Conversation)
+                                      .where(Conversation.channel == "sms"))
             contacts = await db.scalar(select(func.count()).select_from(Contact).where(Contact.channel == "sms"))
         assert (senders, contacts) == (3, 3)
 
@@ -211,8 +212,9 @@ async def _rows_everywhere(sessions: async_sessionmaker[AsyncSession]) -> int:
     user = await _a_user(sessions)
     async with sessions() as db, db.begin():
         db.add_all([Place(user_id=user, label=f"place {n}", created_at=datetime.now(UTC)) for n in range(7)])
+        now = datetime.now(UTC)
         db.add_all([Contact(channel="sms", address_hash=f"h{n}", address=f"+4477009000{n:02d}", opted_out=False,
-                            blocked=False, created_at=datetime.now(UTC), changed_at=datetime.now(UTC)) for n in range(5)])
+                            blocked=False, created_at=now, changed_at=now) for n in range(5)])
     total = 0
     async with sessions() as db:
         for plan in TABLES:
@@ -340,9 +342,8 @@ def test_production_without_a_session_secret_refuses_to_start(env_for_cli: dict[
     result = subprocess.run([sys.executable, "-m", "bot", "serve"], env={**env_for_cli, "ENVIRONMENT": "production"},
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert result.stderr.strip() == (
-        "referral-bot: SESSION_SECRET is not set: production needs it in the environment (referral-bot keygen makes one)"
-    )
+    assert result.stderr.strip() == ("referral-bot: SESSION_SECRET is not set: production needs it in the environment "
+                                     "(referral-bot keygen makes one)")
 
 
 async def _staff_page(settings: Settings, cookies: httpx.Cookies | None = None) -> tuple[int, httpx.Cookies]:
@@ -410,13 +411,14 @@ def test_a_database_from_before_this_version_keeps_working_and_its_values_get_bo
         try:
             async with engine.begin() as connection:
                 await connection.execute(text(
-                    "INSERT INTO conversations (channel, sender_hash, sender, state, draft, flagged, created_at, updated_at) "
-                    "VALUES ('sms', :sender_hash, :sender, 'done', :draft, false, :now, :now)"), rows)
+                    "INSERT INTO conversations (channel, sender_hash, sender, state, draft, flagged, created_at, "
+                    "updated_at) VALUES ('sms', :sender_hash, :sender, 'done', :draft, false, :now, :now)"), rows)
                 await connection.execute(text(
-                    "INSERT INTO referrals (reference, status, channel, borough, age, under_18, urgency, safeguarding_flag, "
-                    "referrer_hash, details, created_at, updated_at, origin_address, origin_hash, "
-                    "yp_phone_hash, reminders_off) VALUES ('LGX-OLD22', 'queued', 'sms', 'Lambeth', 17, true, 'routine', "
-                    "false, :referrer_hash, :details, :now, :now, :origin, :origin_hash, :yp_hash, false)"), rows)
+                    "INSERT INTO referrals (reference, status, channel, borough, age, under_18, urgency, "
+                    "safeguarding_flag, referrer_hash, details, created_at, updated_at, origin_address, origin_hash, "
+                    "yp_phone_hash, reminders_off) VALUES ('LGX-OLD22', 'queued', 'sms', 'Lambeth', 17, true, "
+                    "'routine', false, :referrer_hash, :details, :now, :now, :origin, :origin_hash, :yp_hash, false)"),
+                    rows)
         finally:
             await engine.dispose()
 

@@ -20,14 +20,16 @@ from store.backup import BackupError, backup_sqlite, postgres_instructions, rest
 from store.db import is_sqlite, make_engine, make_sessionmaker, sqlite_path
 from store.keys import RotationError, RotationStep, rotate_step, values_by_key
 
-__all__ = ["register", "rotate_key", "backup", "restore"]
+__all__ = ["backup", "register", "restore", "rotate_key"]
 
 T = TypeVar("T")
 
 RETRIES = 5
 
 
-async def _in_transaction(sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def _in_transaction(
+    sessions: async_sessionmaker[AsyncSession], work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
     """One short transaction, tried again when the database says so (a deadlock, a busy SQLite file)."""
     for attempt in range(1, RETRIES + 1):
         try:
@@ -54,9 +56,11 @@ async def _rotate(settings: Settings, batch_size: int, pause: float) -> tuple[in
                 rounds += 1
                 found = ", ".join(f"{table} {count}" for table, count in sorted(step.stray.items()))
                 if rounds > 1:
-                    raise RotationError(f"values are still being written under an older key ({found}): is a process "
-                                        f"still running with the old DATA_KEY? Restart them all, then run rotate-key again")
-                typer.echo(f"Found values written under an older key while rotating ({found}): going over those again.")
+                    raise RotationError(f"values are still being written under an older key ({found}): is a "
+                                        f"process still running with the old DATA_KEY? Restart them all, then run "
+                                        f"rotate-key again")
+                typer.echo(f"Found values written under an older key while rotating ({found}): "
+                           f"going over those again.")
             if step.finished:
                 break
             if pause:
@@ -69,13 +73,14 @@ async def _rotate(settings: Settings, batch_size: int, pause: float) -> tuple[in
 
 def rotate_key(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
-    pause: Annotated[float, typer.Option(min=0, help="Seconds to wait between batches, to go easier on a busy database.")] = 0.0,
+    pause: Annotated[float, typer.Option(min=0, help="Seconds between batches, to go easier on a busy database.")] = 0,
 ) -> None:
-    """Re-encrypt everything under the first key in DATA_KEY, while the app keeps serving; safe to stop and run again."""
+    """Re-encrypt everything under the first key in DATA_KEY while the app serves; safe to stop and run again."""
     settings = keyed_settings()
     _preflight(settings)
     older = len(crypto.configured_key_ids()) - 1
-    typer.echo(f"Rotating to key {crypto.current_key_id()} ({older} older key{'s' if older != 1 else ''} kept for reading).")
+    kept = f"{older} older key{'s' if older != 1 else ''} kept for reading"
+    typer.echo(f"Rotating to key {crypto.current_key_id()} ({kept}).")
     try:
         resealed, rehashed, counts = asyncio.run(_rotate(settings, batch_size, pause))
     except RotationError as exc:
@@ -108,12 +113,13 @@ def backup(
         backup_sqlite(database, file, force=force)
     except BackupError as exc:
         raise fail(str(exc), code=1) from None
-    typer.echo(f"Backed up {database} to {file}. Keep DATA_KEY too, somewhere else: the backup can't be read without it.")
+    typer.echo(f"Backed up {database} to {file}. "
+               f"Keep DATA_KEY too, somewhere else: the backup can't be read without it.")
 
 
 def restore(
     file: Annotated[Path, typer.Argument(help="A backup made by `referral-bot backup`.")],
-    force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data (it is saved first).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace a database that holds data (saved first).")] = False,
 ) -> None:
     """Check a backup (whole, this version's schema, readable with DATA_KEY) and make the database hold it."""
     settings = keyed_settings()
