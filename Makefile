@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	@$(BIN)/referral-bot keygen --file var/data.key --if-missing
+	@$(BIN)/referral-bot keygen --file var/session.key --if-missing > /dev/null
 	@$(BIN)/referral-bot migrate
 	@echo "Staff pages: http://127.0.0.1:8000/staff (first account: $(BIN)/referral-bot users create you@example.org --role admin)"
 	@$(BIN)/referral-bot serve

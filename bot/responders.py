@@ -37,10 +37,10 @@ from flows.questions import age_of
 from store.appointments import referral_for_young_person
 from store.audit import audit
 from store.contacts import set_opted_out
-from store.conversations import forget_message_bodies, sender_hash
+from store.conversations import forget_message_bodies, sender_hash, sender_hashes
 from store.crypto import keyed_hash
 from store.models import Contact, Conversation, Referral, SafeguardingAlert
-from store.referrals import create_referral, get_referral, new_reference, record_screen_out
+from store.referrals import create_referral, get_referral, new_reference, record_screen_out, young_person_hashes
 
 if TYPE_CHECKING:  # the core imports this module to route its messages
     from bot.core import Inbound
@@ -168,10 +168,10 @@ async def young_person_writing(turn: Turn) -> YoungPerson | None:
         number = simulated_young_person(inbound.sender)
         if number is None:
             return None
-        return YoungPerson(await referral_for_young_person(turn.db, young_person_hash(number)))
+        return YoungPerson(await referral_for_young_person(turn.db, young_person_hashes(number)))
     if not turn.by_phone:
         return None
-    referral = await referral_for_young_person(turn.db, young_person_hash(inbound.sender))
+    referral = await referral_for_young_person(turn.db, young_person_hashes(inbound.sender))
     if referral is None:
         return None
     log.info("young person replied reference=%s", referral.reference)
@@ -200,7 +200,7 @@ async def tell_status(turn: Turn, reference: str) -> Answer:
     """The referral's status, only to the sender it came from; to anyone else it is not found."""
     inbound = turn.inbound
     referral = await get_referral(turn.db, reference)
-    mine = referral is not None and referral.origin_hash == sender_hash(inbound.channel, inbound.sender)
+    mine = referral is not None and referral.origin_hash in sender_hashes(inbound.channel, inbound.sender)
     if referral is None or not mine:
         return Answer([Reply(status_unknown_text(reference))], inbound.text)
     received = referral.created_at.astimezone(turn.settings.tz).strftime("%-d %b")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "decode_data_key", "get_settings", "load_settings"]
+__all__ = ["Settings", "SettingsError", "decode_data_key", "decode_data_keys", "get_settings", "load_settings"]
 
 KEY_BYTES = 32
 
@@ -31,6 +33,22 @@ def decode_data_key(raw: str) -> bytes:
     if len(key) != KEY_BYTES:
         raise ValueError("expected 32 random bytes in url-safe base64 (referral-bot keygen makes one)")
     return key
+
+
+def decode_data_keys(raw: str) -> list[bytes]:
+    """DATA_KEY's keys, current first: one key, or the current one then older ones, separated by commas."""
+    parts = [part for part in re.split(r"[,\s]+", raw.strip()) if part]
+    if not parts:
+        raise ValueError("expected 32 random bytes in url-safe base64 (referral-bot keygen makes one)")
+    keys = []
+    for number, part in enumerate(parts, start=1):
+        try:
+            keys.append(decode_data_key(part))
+        except ValueError as exc:
+            raise ValueError(f"key {number} of {len(parts)}: {exc}" if len(parts) > 1 else str(exc)) from None
+    if len(set(keys)) != len(keys):
+        raise ValueError("the same key is listed twice")
+    return keys
 
 
 def _parse_hours(raw: str) -> tuple[time, time]:
@@ -56,6 +74,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     data_key: SecretStr | None = None
     data_key_file: Path = Path("var/data.key")
+    session_secret: SecretStr | None = None
+    session_secret_file: Path = Path("var/session.key")
     min_age: int = Field(default=16, ge=10, le=30)
     max_age: int = Field(default=24, ge=10, le=40)
     draft_ttl_hours: int = Field(default=72, ge=1, le=24 * 90)
@@ -156,6 +176,14 @@ class Settings(BaseSettings):
     @classmethod
     def _key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip():
+            decode_data_keys(value.get_secret_value())
+            return value
+        return None
+
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
             decode_data_key(value.get_secret_value())
             return value
         return None
@@ -237,10 +265,10 @@ class Settings(BaseSettings):
     def opening_days(self) -> frozenset[int]:
         return _parse_days(self.unit_days)
 
-    def data_key_bytes(self) -> bytes:
-        """The key for personal data: DATA_KEY, or locally the key file `make run` generated."""
+    def data_keys(self) -> list[bytes]:
+        """The keys for personal data, current first: DATA_KEY, or locally the key file `make run` generated."""
         if self.data_key is not None:
-            return decode_data_key(self.data_key.get_secret_value())
+            return decode_data_keys(self.data_key.get_secret_value())
         if self.environment == "production":
             raise SettingsError(
                 "DATA_KEY is not set: production needs it in the environment (referral-bot keygen makes one)"
@@ -251,9 +279,27 @@ class Settings(BaseSettings):
                 f"run `referral-bot keygen --file {self.data_key_file}` (make run does this for you)"
             )
         try:
-            return decode_data_key(self.data_key_file.read_text())
+            return decode_data_keys(self.data_key_file.read_text())
         except ValueError as exc:
             raise SettingsError(f"DATA_KEY_FILE {self.data_key_file}: {exc}") from exc
+
+    def session_key(self) -> bytes:
+        """The key staff cookies are signed with: SESSION_SECRET, or locally the file `make run` generated.
+
+        Its own secret, so rotating the data keys keeps staff logged in, and changing it touches no data.
+        """
+        if self.session_secret is not None:
+            return decode_data_key(self.session_secret.get_secret_value())
+        if self.environment == "production":
+            raise SettingsError("SESSION_SECRET is not set: production needs it in the environment "
+                                "(referral-bot keygen makes one)")
+        if not self.session_secret_file.exists():
+            # A try-out without `make run`: staff are logged out when this process ends.
+            return os.urandom(KEY_BYTES)
+        try:
+            return decode_data_key(self.session_secret_file.read_text())
+        except ValueError as exc:
+            raise SettingsError(f"SESSION_SECRET_FILE {self.session_secret_file}: {exc}") from exc
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -87,12 +87,14 @@ async def _configure_telegram(channel: TelegramSender) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings; the database and keys are opened in the lifespan."""
-    cookie_signer = CookieSigner(settings.data_key_bytes())
+    cookie_signer = CookieSigner(settings.session_key())
+    if settings.session_secret is None and not settings.session_secret_file.exists():
+        log.warning("no SESSION_SECRET or %s: staff are logged out when the app stops", settings.session_secret_file)
     login_throttle = LoginThrottle()  # for the app's lifetime, like the failures it counts
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        crypto.configure(settings.data_key_bytes())
+        crypto.configure(*settings.data_keys())
         engine = make_engine(settings.database_url)
         if not await is_at_head(engine):
             await engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -66,10 +67,12 @@ async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> 
     return found.scalar_one_or_none()
 
 
-async def referral_for_young_person(db: AsyncSession, phone_hash: str) -> Referral | None:
-    """The allocated referral whose young person has this number, if any."""
+async def referral_for_young_person(db: AsyncSession, phone_hashes: Sequence[str]) -> Referral | None:
+    """The allocated referral whose young person has this number (hashed under each key), if any."""
+    if isinstance(phone_hashes, str):
+        raise TypeError("pass the number's hash under every key: store.referrals.young_person_hashes(number)")
     found = await db.execute(
-        select(Referral).where(Referral.yp_phone_hash == phone_hash, Referral.status == Status.ALLOCATED)
+        select(Referral).where(Referral.yp_phone_hash.in_(phone_hashes), Referral.status == Status.ALLOCATED)
         .order_by(Referral.updated_at.desc()).limit(1)
     )
     return found.scalar_one_or_none()

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.channels import Channel
 from flows.statuses import InboundStatus
-from store.crypto import keyed_hash
+from store.crypto import keyed_hash, keyed_hashes
 from store.models import Conversation, InboundMessage
+from store.sealing import row_values
 
 __all__ = [
     "GIVE_UP_AFTER",
@@ -25,6 +26,7 @@ __all__ = [
     "lock_conversation",
     "pending_messages",
     "sender_hash",
+    "sender_hashes",
     "store_inbound",
 ]
 
@@ -36,6 +38,11 @@ def sender_hash(channel: Channel, sender: str) -> str:
     return keyed_hash(f"{channel}:{sender}", "sender")
 
 
+def sender_hashes(channel: Channel, sender: str) -> list[str]:
+    """The sender's hash under every configured key: rows not yet rotated to the current one are found too."""
+    return keyed_hashes(f"{channel}:{sender}", "sender")
+
+
 def _insert(db: AsyncSession) -> Any:
     return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
@@ -43,7 +50,7 @@ def _insert(db: AsyncSession) -> Any:
 async def find_conversation(db: AsyncSession, channel: Channel, sender: str) -> Conversation | None:
     """The sender's conversation, if they ever wrote in; not locked."""
     found = await db.execute(select(Conversation).where(Conversation.channel == channel,
-                                                        Conversation.sender_hash == sender_hash(channel, sender)))
+                                                        Conversation.sender_hash.in_(sender_hashes(channel, sender))))
     return found.scalar_one_or_none()
 
 
@@ -53,7 +60,7 @@ async def lock_conversation(db: AsyncSession, channel: Channel, sender: str, now
     # On PostgreSQL FOR UPDATE serialises one sender's messages; SQLite's BEGIN IMMEDIATE already has.
     lock = (
         select(Conversation)
-        .where(Conversation.channel == channel, Conversation.sender_hash == digest)
+        .where(Conversation.channel == channel, Conversation.sender_hash.in_(sender_hashes(channel, sender)))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -63,8 +70,8 @@ async def lock_conversation(db: AsyncSession, channel: Channel, sender: str, now
     # Two first messages from one sender can arrive together: let the database pick one row.
     await db.execute(
         _insert(db)(Conversation)
-        .values(channel=channel, sender_hash=digest, sender=sender, state="new", flagged=False,
-                created_at=now, updated_at=now)
+        .values(row_values(Conversation, channel=channel, sender_hash=digest, sender=sender, state="new",
+                           flagged=False, created_at=now, updated_at=now))
         .on_conflict_do_nothing(index_elements=["channel", "sender_hash"])
     )
     return (await db.execute(lock)).scalar_one()
@@ -78,8 +85,8 @@ async def store_inbound(db: AsyncSession, *, channel: Channel, provider_id: str,
     """
     inserted = await db.execute(
         _insert(db)(InboundMessage)
-        .values(channel=channel, provider_id=provider_id, sender=sender, body=body, received_at=received_at,
-                status=InboundStatus.RECEIVED, attempts=0, reply_segments=0)
+        .values(row_values(InboundMessage, channel=channel, provider_id=provider_id, sender=sender, body=body,
+                           received_at=received_at, status=InboundStatus.RECEIVED, attempts=0, reply_segments=0))
         .on_conflict_do_nothing(index_elements=["channel", "provider_id"])
         .returning(InboundMessage.id)
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-__all__ = ["is_sqlite", "make_engine", "make_sessionmaker", "rows_affected"]
+__all__ = ["create_private_file", "is_sqlite", "make_engine", "make_sessionmaker", "rows_affected", "sqlite_path"]
 
 
 def is_sqlite(url: str) -> bool:
@@ -17,7 +20,9 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, **overrides: Any) -> AsyncEngine:
     """An engine for the URL; on SQLite, WAL and a write lock taken at BEGIN."""
     if is_sqlite(url):
-        _ensure_parent_dir(url)
+        path = sqlite_path(url)
+        if path is not None:
+            create_private_file(path)
         # More connections don't add SQLite throughput and made tail latency far worse
         # (see the project's measurements); one connection serialises writers cleanly.
         options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
@@ -34,12 +39,21 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _ensure_parent_dir(url: str) -> None:
-    from pathlib import Path
-
+def sqlite_path(url: str) -> Path | None:
+    """The database file a SQLite URL names (None for an in-memory database)."""
     path = url.split(":///", 1)[-1].split("?", 1)[0]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return Path(path) if path and path != ":memory:" else None
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by this user only, unless it exists.
+
+    SQLite gives its -wal and -shm files the database file's permissions, so they are private too.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from flows.channels import Channel
 from flows.process import Status as ReferralStatus
 from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
-from store.types import EncryptedJSON, EncryptedText, EnumText, UTCDateTime
+from store.sealing import bind_rows_on_flush
+from store.types import ROW_UID_CHARS, EncryptedJSON, EncryptedText, EnumText, UTCDateTime
 
 __all__ = [
     "Appointment",
@@ -24,6 +25,7 @@ __all__ = [
     "Conversation",
     "InboundMessage",
     "InboundStatus",
+    "KeyRotation",
     "OutboundMessage",
     "OutboundStatus",
     "Place",
@@ -41,7 +43,16 @@ class Base(DeclarativeBase):
     pass
 
 
-class Conversation(Base):
+bind_rows_on_flush(Base)
+
+
+class RowSealed:
+    """A table with encrypted columns: its rows' ciphertexts are bound to the row by this random uid."""
+
+    row_uid: Mapped[str] = mapped_column(String(ROW_UID_CHARS))
+
+
+class Conversation(RowSealed, Base):
     """One sender on one channel, and the draft referral they are part-way through."""
 
     __tablename__ = "conversations"
@@ -59,7 +70,7 @@ class Conversation(Base):
     awaiting_info_reference: Mapped[str | None] = mapped_column(String(16))
 
 
-class InboundMessage(Base):
+class InboundMessage(RowSealed, Base):
     """Every message received, once: its provider id makes a retried webhook harmless."""
 
     __tablename__ = "inbound_messages"
@@ -83,7 +94,7 @@ class InboundMessage(Base):
     reply_segments: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Referral(Base):
+class Referral(RowSealed, Base):
     """A submitted referral in the unit's queue; everything personal sits in `details`."""
 
     __tablename__ = "referrals"
@@ -113,7 +124,7 @@ class Referral(Base):
     first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ReferralEvent(Base):
+class ReferralEvent(RowSealed, Base):
     """A referral's history: each action, who took it and when, with any note (encrypted)."""
 
     __tablename__ = "referral_events"
@@ -199,7 +210,7 @@ class SafeguardingAlert(Base):
     state: Mapped[str] = mapped_column(String(32))
 
 
-class Contact(Base):
+class Contact(RowSealed, Base):
     """Someone the bot can write to on a channel, and whether it may: opted out by STOP, or blocked the bot."""
 
     __tablename__ = "contacts"
@@ -226,7 +237,7 @@ class ContactEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class OutboundMessage(Base):
+class OutboundMessage(RowSealed, Base):
     """A message the bot starts or sends outside a webhook reply: the outbox the dispatcher works from."""
 
     __tablename__ = "outbound_messages"
@@ -251,7 +262,7 @@ class OutboundMessage(Base):
     planned_for: Mapped[str | None] = mapped_column(String(24))
 
 
-class Appointment(Base):
+class Appointment(RowSealed, Base):
     """A one-to-one session a caseworker holds with a young person (called a session on the pages)."""
 
     __tablename__ = "appointments"
@@ -270,7 +281,7 @@ class Appointment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Place(Base):
+class Place(RowSealed, Base):
     """A caseworker's own short place labels ("the usual place"), the only place words texts carry."""
 
     __tablename__ = "places"
@@ -281,7 +292,7 @@ class Place(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class CaseworkerNotice(Base):
+class CaseworkerNotice(RowSealed, Base):
     """Something a young person said that their caseworker must see: a cancellation, a question."""
 
     __tablename__ = "caseworker_notices"
@@ -294,3 +305,15 @@ class CaseworkerNotice(Base):
     text: Mapped[str | None] = mapped_column(EncryptedText("caseworker_notices.text"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class KeyRotation(Base):
+    """How far `referral-bot rotate-key` has got in each table, so a stopped run carries on where it was."""
+
+    __tablename__ = "key_rotation"
+
+    table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(8))
+    last_id: Mapped[int] = mapped_column(Integer)
+    done: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

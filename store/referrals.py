@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.channels import Channel
 from flows.process import Refused, Status
+from store.crypto import keyed_hash, keyed_hashes
 from store.models import Referral, ScreenOut
 
 __all__ = [
@@ -21,11 +22,28 @@ __all__ = [
     "lock_referral",
     "new_reference",
     "record_screen_out",
+    "referrer_hash",
+    "young_person_hash",
+    "young_person_hashes",
 ]
 
 # No 0/O or 1/I: references are read aloud and typed back from a phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 REFERENCE_LENGTH = 5
+
+
+def young_person_hash(phone: str) -> str:
+    """How a young person's number is found again (their replies to reminders) without storing it plainly."""
+    return keyed_hash(phone, "young_person_phone")
+
+
+def young_person_hashes(phone: str) -> list[str]:
+    """The number's hash under every configured key: referrals not yet rotated to the current one are found too."""
+    return keyed_hashes(phone, "young_person_phone")
+
+
+def referrer_hash(phone: str) -> str:
+    return keyed_hash(phone, "referrer_phone")
 
 
 def new_reference(prefix: str, length: int = REFERENCE_LENGTH) -> str:

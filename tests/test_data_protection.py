@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from keys_support import legacy_blob
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from support import LEAK_FORMS, PERSONAL, SCREENED_OUT, WHOLE_REFERRAL, chat
@@ -101,3 +102,142 @@ def test_the_same_value_encrypts_differently_each_time_but_hashes_the_same() -> 
     assert crypto.encrypt(b"+447700900123", "x") != crypto.encrypt(b"+447700900123", "x")
     assert crypto.keyed_hash("+447700900123", "p") == crypto.keyed_hash("+447700900123", "p")
     assert crypto.keyed_hash("+447700900123", "p") != crypto.keyed_hash("+447700900123", "q")
+
+
+# --- keys with ids, several keys, values bound to their row ---------------------------------------
+
+
+OLD, NEW = bytes(range(32)), bytes(range(1, 33))
+
+
+def test_a_value_carries_the_id_of_the_key_that_wrote_it() -> None:
+    crypto.configure(OLD)
+    old_id = crypto.current_key_id()
+    sealed = crypto.encrypt(b"Jaylen", "x", "row1")
+    assert crypto.key_id_of(sealed) == old_id
+    crypto.configure(NEW, OLD)
+    assert crypto.current_key_id() != old_id
+    assert crypto.key_id_of(crypto.encrypt(b"Jaylen", "x", "row1")) == crypto.current_key_id()
+    assert crypto.decrypt(sealed, "x", "row1") == b"Jaylen"  # an older key still reads
+    crypto.configure(NEW)
+    with pytest.raises(crypto.DecryptionError, match=f"key {old_id}, which is not in DATA_KEY"):
+        crypto.decrypt(sealed, "x", "row1")
+
+
+def test_a_value_written_before_keys_had_ids_still_reads_under_any_configured_key() -> None:
+    legacy = legacy_blob(OLD, b"Jaylen", "referrals.details")
+    crypto.configure(NEW, OLD)
+    assert crypto.key_id_of(legacy) is None
+    assert not crypto.is_current(legacy)
+    assert crypto.decrypt(legacy, "referrals.details", "any-row") == b"Jaylen"
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(legacy, "conversations.draft")
+    crypto.configure(NEW)
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(legacy, "referrals.details")
+
+
+def test_a_value_is_bound_to_its_row() -> None:
+    crypto.configure(NEW)
+    sealed = crypto.encrypt(b"+447700900123", "referrals.origin_address", "a" * 32)
+    assert crypto.decrypt(sealed, "referrals.origin_address", "a" * 32) == b"+447700900123"
+    with pytest.raises(crypto.DecryptionError, match="altered or moved"):
+        crypto.decrypt(sealed, "referrals.origin_address", "b" * 32)
+
+
+def test_look_ups_hash_under_every_configured_key_current_first() -> None:
+    crypto.configure(OLD)
+    old = crypto.keyed_hash("+447700900123", "sender")
+    crypto.configure(NEW, OLD)
+    new = crypto.keyed_hash("+447700900123", "sender")
+    assert new != old
+    assert crypto.keyed_hashes("+447700900123", "sender") == [new, old]
+
+
+def test_the_same_key_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        crypto.configure(NEW, NEW)
+
+
+async def _two_referrals(sessions: async_sessionmaker[AsyncSession]) -> None:
+    from datetime import UTC, datetime
+
+    from store.referrals import create_referral
+
+    now = datetime.now(UTC)
+    async with sessions() as db, db.begin():
+        for reference, number in (("LGX-AAAAA", "+447700900111"), ("LGX-BBBBB", "+447700900222")):
+            await create_referral(db, reference=reference, channel="sms", details={"yp_first_name": reference},
+                                  borough="Lambeth", age=17, urgency="routine", referrer_hash="h", now=now,
+                                  origin_address=number, origin_hash="o", safeguarding_flag=False)
+
+
+async def test_an_address_moved_to_another_referral_is_refused_not_used(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from sqlalchemy import select
+
+    from store.models import Referral
+    from store.referrals import get_referral
+
+    await _two_referrals(sessions)
+    async with sessions() as db:
+        assert (await get_referral(db, "LGX-AAAAA")).origin_address == "+447700900111"  # type: ignore[union-attr]
+    # Someone with write access to the database, but not the key, swaps where decisions are sent.
+    async with sessions() as db, db.begin():
+        await db.execute(text("UPDATE referrals SET origin_address = "
+                              "(SELECT origin_address FROM referrals WHERE reference = 'LGX-BBBBB') "
+                              "WHERE reference = 'LGX-AAAAA'"))
+    async with sessions() as db:
+        with pytest.raises(crypto.DecryptionError, match="altered or moved"):
+            await get_referral(db, "LGX-AAAAA")
+        with pytest.raises(crypto.DecryptionError):
+            await db.execute(select(Referral.origin_address).where(Referral.reference == "LGX-AAAAA"))
+        assert (await get_referral(db, "LGX-BBBBB")).origin_address == "+447700900222"  # type: ignore[union-attr]
+
+
+async def test_existing_rows_with_values_from_before_keys_had_ids_still_read(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from store.referrals import get_referral
+
+    await _two_referrals(sessions)
+    master = settings.data_keys()[0]
+    legacy = legacy_blob(master, b'{"yp_first_name":"Jaylen"}', "referrals.details")
+    async with sessions() as db, db.begin():
+        await db.execute(text("UPDATE referrals SET details = :legacy WHERE reference = 'LGX-AAAAA'"),
+                         {"legacy": legacy})
+    async with sessions() as db:
+        assert (await get_referral(db, "LGX-AAAAA")).details == {"yp_first_name": "Jaylen"}  # type: ignore[union-attr]
+
+
+def test_a_value_written_by_hand_must_say_its_row() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from store.models import Place
+    from store.sealing import row_values
+
+    crypto.configure(NEW)
+    label = Place.__table__.c.label.type
+    with pytest.raises(TypeError, match="needs its row"):
+        label.process_bind_param("the usual place", sqlite.dialect())
+    values = row_values(Place, user_id=1, label="the usual place")
+    assert len(values["row_uid"]) == 32 and values["label"].row_uid == values["row_uid"]
+    assert values["user_id"] == 1
+
+
+async def test_a_write_that_fails_leaves_the_objects_holding_plain_values(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from store.models import Place
+
+    place = Place(user_id=987654, label="the usual place", created_at=datetime.now(UTC))  # no such user
+    with pytest.raises(IntegrityError):
+        async with sessions() as db, db.begin():
+            db.add(place)
+            await db.flush()
+    assert place.label == "the usual place"

@@ -41,7 +41,7 @@ def keyed_settings() -> Settings:
     """The settings, with the data key configured so personal data can be read and written."""
     loaded = read_settings()
     try:
-        crypto.configure(loaded.data_key_bytes())
+        crypto.configure(*loaded.data_keys())
     except SettingsError as exc:
         raise fail(str(exc)) from None
     return loaded

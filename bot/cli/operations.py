@@ -15,7 +15,7 @@ import uvicorn
 
 from bot.cli.common import fail, keyed_settings, read_settings, run_db
 from bot.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from store.db import make_engine
 from store.migrate import is_at_head, upgrade_to_head
 from store.retention import purge_expired
@@ -38,7 +38,7 @@ def keygen(
         if if_missing:
             return
         raise fail(f"{file} already exists: refusing to overwrite a data key (data encrypted with it would be lost)")
-    file.parent.mkdir(parents=True, exist_ok=True)
+    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
@@ -62,6 +62,10 @@ def serve() -> None:
     from bot.web import create_app
 
     settings = keyed_settings()
+    try:
+        settings.session_key()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
     configure_logging(settings.log_level)
     _preflight(settings)
     if settings.simulator_on:
