@@ -210,3 +210,31 @@ async def test_alerts_from_a_chat_never_sent_go_with_the_draft_and_a_referrals_a
                          .values(status="declined", decided_at=expired))
     await purge(later)
     assert await _alerts(sessions) == []
+
+
+async def test_a_danger_text_by_sms_reaches_the_unit_with_its_words_and_is_acknowledged_with_the_keyboard(
+    browser: Any, site: Any, fake_twilio: Any
+) -> None:
+    from browser_support import log_in, sms_from
+    from playwright.async_api import expect
+
+    await sms_from(site, fake_twilio, WHOLE_REFERRAL[0], "SM" + "a" * 32, "+447700900444")
+    answer = (await sms_from(site, fake_twilio, DANGER, "SM" + "b" * 32, "+447700900444"))[0]
+    await make_user(site.sessions, UNIT, "unit", "Una Unit")
+    page = await browser.new_page()
+    await log_in(page, site, UNIT)
+    count = page.locator(".govuk-service-navigation .app-alert-count")
+    await expect(count).to_have_text("1 open")
+    await page.get_by_role("link", name="Alerts").click()
+    card = page.locator(".app-alert").first
+    await expect(card.locator(".app-alert__words")).to_have_text(DANGER)
+    await expect(card.locator(".app-alert__answer")).to_contain_text(answer.split("\n")[0])
+    await expect(card).to_contain_text("sms")
+    await page.get_by_label("What was done about alert").focus()
+    await page.keyboard.type("Called the referrer back at once")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("acknowledged")
+    await expect(card.locator(".app-alert__ack")).to_contain_text(f"By {UNIT}")
+    await expect(count).to_have_count(0)
+    await page.close()
