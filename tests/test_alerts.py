@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from alembic import command
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from staff_support import csrf_of, login, make_user
 from support import WHOLE_REFERRAL, chat, run_cli
 
 from bot.settings import Settings
+from store.migrate import alembic_config
 from store.models import AuditEntry, Conversation, Referral, SafeguardingAlert
 from store.retention import purge_expired
 
@@ -238,3 +243,19 @@ async def test_a_danger_text_by_sms_reaches_the_unit_with_its_words_and_is_ackno
     await expect(card.locator(".app-alert__ack")).to_contain_text(f"By {UNIT}")
     await expect(count).to_have_count(0)
     await page.close()
+
+
+def test_alerts_raised_before_words_were_kept_get_a_row_uid_and_read_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "data.db"
+    config = alembic_config(f"sqlite+aiosqlite:///{path}")
+    command.upgrade(config, "0007")
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO safeguarding_alerts (created_at, channel, state) VALUES ('2026-12-01', 'sms', 'dob')")
+    command.upgrade(config, "head")
+    with closing(sqlite3.connect(path)) as db:
+        [(uid, words, by)] = db.execute("SELECT row_uid, text, acknowledged_by FROM safeguarding_alerts").fetchall()
+    assert len(uid) == 32 and words is None and by is None
+    command.downgrade(config, "0007")
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM safeguarding_alerts").fetchone() == (1,)
+        assert "row_uid" not in [row[1] for row in db.execute("PRAGMA table_info(safeguarding_alerts)")]
