@@ -82,6 +82,7 @@ async def test_the_header_counts_open_alerts_for_the_unit_until_they_are_acknowl
     await _danger_in_a_draft(client, "two")
     queue = await client.get("/staff/queue")
     assert 'app-alert-count">2<span class="govuk-visually-hidden"> open</span>' in queue.text
+    assert '<a class="govuk-link" href="/staff/alerts">2 open safeguarding alerts</a>' in queue.text
     first = (await _alerts(sessions))[0]
     page = await client.get("/staff/alerts")
     done = await client.post(f"/staff/alerts/{first.id}/ack", data={"csrf": csrf_of(page.text), "note": "Called 999"})
