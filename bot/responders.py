@@ -34,12 +34,13 @@ from flows.model import Context, Draft, Reply, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Refused
 from flows.questions import age_of
+from store.alerts import link_alerts, raise_alert
 from store.appointments import referral_for_young_person
 from store.audit import audit
 from store.contacts import set_opted_out
 from store.conversations import forget_message_bodies, sender_hash, sender_hashes
 from store.crypto import keyed_hash
-from store.models import Contact, Conversation, Referral, SafeguardingAlert
+from store.models import Contact, Conversation, Referral
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out, young_person_hashes
 
 if TYPE_CHECKING:  # the core imports this module to route its messages
@@ -258,10 +259,8 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
 
     if outcome.danger:
         conversation.flagged = True
-        alert = SafeguardingAlert(created_at=inbound.received_at, channel=inbound.channel,
-                                  conversation_id=conversation.id, reference=None, state=before)
-        db.add(alert)
-        await db.flush()
+        alert = await raise_alert(db, at=inbound.received_at, channel=inbound.channel, conversation_id=conversation.id,
+                                  state=before, text=inbound.text, answer="\n\n".join(r.text for r in outcome.replies))
         await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at)
         log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
 
@@ -283,6 +282,7 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
             yp_phone_hash=young_person_hash(answers["yp_mobile"]) if answers.get("yp_mobile") else None,
         )
         await audit(db, "referrer", "submitted", inbound.received_at, referral.reference, f"via {inbound.channel}")
+        await link_alerts(db, conversation.id, referral.reference)
         await notify_unit_of_referral(db, settings, referral, inbound.received_at)
         conversation.flagged = False
         log.info("referral queued reference=%s conversation=%s", outcome.event.reference, conversation.id)

@@ -25,6 +25,7 @@ from bot.limits import BodySizeLimit
 from bot.recovery import recover_pending
 from bot.runtime import Runtime, RuntimeDep, provider_senders
 from bot.settings import Settings
+from bot.staff import alerts_routes as staff_alerts
 from bot.staff import routes as staff_routes
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
@@ -183,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_routes.router)
     app.include_router(staff_stats.router)
     app.include_router(staff_sessions.router)
+    app.include_router(staff_alerts.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

@@ -195,8 +195,12 @@ class ScreenOut(Base):
     channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
 
 
-class SafeguardingAlert(Base):
-    """A message suggested immediate danger: the referral unit must look, whatever became of the draft."""
+class SafeguardingAlert(RowSealed, Base):
+    """A message suggested immediate danger: the referral unit must look, whatever became of the draft.
+
+    The words and the bot's answer are kept (encrypted) so staff can read what raised it; `reference`
+    links the referral the chat became, and the alert is kept as long as that referral is.
+    """
 
     __tablename__ = "safeguarding_alerts"
 
@@ -206,8 +210,13 @@ class SafeguardingAlert(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True
     )
-    reference: Mapped[str | None] = mapped_column(String(16))
+    reference: Mapped[str | None] = mapped_column(String(16), index=True)
     state: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(EncryptedText("safeguarding_alerts.text"))
+    answer: Mapped[str | None] = mapped_column(EncryptedText("safeguarding_alerts.answer"))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(254))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    ack_note: Mapped[str | None] = mapped_column(EncryptedText("safeguarding_alerts.ack_note"))
 
 
 class Contact(RowSealed, Base):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.alerts import forget_unlinked_alerts
 from store.db import rows_affected
 from store.models import Conversation, InboundMessage
 
@@ -18,11 +19,13 @@ __all__ = ["PurgeCounts", "purge_drafts"]
 class PurgeCounts:
     conversations: int
     messages: int
+    alerts: int = 0
 
 
 async def purge_drafts(db: AsyncSession, now: datetime, ttl_hours: int) -> PurgeCounts:
-    """Delete conversations idle for longer than the TTL (their drafts with them) and older message logs."""
+    """Delete conversations idle for longer than the TTL (their drafts and alerts with them) and older message logs."""
     cutoff = now - timedelta(hours=ttl_hours)
     messages = await db.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
     conversations = await db.execute(delete(Conversation).where(Conversation.updated_at < cutoff))
-    return PurgeCounts(conversations=rows_affected(conversations), messages=rows_affected(messages))
+    alerts = await forget_unlinked_alerts(db, cutoff)
+    return PurgeCounts(conversations=rows_affected(conversations), messages=rows_affected(messages), alerts=alerts)

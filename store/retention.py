@@ -3,6 +3,8 @@
 | record                         | kept for                                   |
 |--------------------------------|--------------------------------------------|
 | draft conversations, inbound   | draft TTL (hours) since the last message   |
+| alerts from chats never sent   | with their draft                           |
+| alerts linked to a referral    | as long as the referral                    |
 | declined referrals + history   | `declined_days` after the decision         |
 | closed referrals + history     | `closed_days` after closing                |
 | finished outbound messages     | `closed_days` after their last change      |
@@ -23,7 +25,7 @@ from flows.process import Status
 from flows.statuses import OutboundStatus
 from store.audit import audit
 from store.db import rows_affected
-from store.models import OutboundMessage, Referral
+from store.models import OutboundMessage, Referral, SafeguardingAlert
 from store.purge import purge_drafts
 
 __all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired"]
@@ -43,10 +45,11 @@ class RetentionCounts:
     declined: int
     closed: int
     outbound: int
+    alerts: int = 0
 
     @property
     def total(self) -> int:
-        return self.conversations + self.messages + self.declined + self.closed + self.outbound
+        return self.conversations + self.messages + self.declined + self.closed + self.outbound + self.alerts
 
 
 def _older(column: InstrumentedAttribute[datetime | None], fallback: InstrumentedAttribute[datetime],
@@ -70,7 +73,12 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
         found = (await db.execute(select(Referral.id, Referral.reference)
                                   .where(Referral.status == status.value, condition))).all()
         for start in range(0, len(found), _CHUNK):
-            ids = [row.id for row in found[start:start + _CHUNK]]
+            chunk = found[start:start + _CHUNK]
+            ids = [row.id for row in chunk]
+            # Alerts name their referral by reference (no foreign key): they go with it, here.
+            references = [row.reference for row in chunk]
+            await db.execute(delete(SafeguardingAlert).where(SafeguardingAlert.reference.in_(references))
+                             .execution_options(synchronize_session=False))
             # referral_events go with them: ON DELETE CASCADE (foreign keys are on for SQLite in store/db.py).
             await db.execute(delete(Referral).where(Referral.id.in_(ids)).execution_options(synchronize_session=False))
         for row in found:
@@ -83,4 +91,4 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
         .execution_options(synchronize_session=False))
     return RetentionCounts(conversations=drafts.conversations, messages=drafts.messages,
                            declined=deleted[Status.DECLINED.value], closed=deleted[Status.CLOSED.value],
-                           outbound=rows_affected(outbound))
+                           outbound=rows_affected(outbound), alerts=drafts.alerts)

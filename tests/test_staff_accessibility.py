@@ -147,6 +147,13 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     await checks.page(page, "not-found")
     await page.goto(site.base_url + "/staff/stats")
     await checks.page(page, "stats")
+    await sms_from(site, fake_twilio, "he has a knife and is threatening to kill someone", f"SMD{0:031d}",
+                   "+447700900333")
+    await page.goto(site.base_url + "/staff/alerts")
+    await checks.page(page, "alerts")
+    await page.get_by_role("button", name="Acknowledge alert").click()
+    await expect(page.locator(".govuk-error-summary a[href^='#ack-note-']")).to_contain_text("note is required")
+    await checks.page(page, "alerts-error")
     await page.goto(site.base_url + "/staff/password")
     await page.get_by_label("New password", exact=True).fill("short")
     await page.get_by_label("New password again").fill("short")

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bot.cli import keys, operations, referrals, sessions, users
+from bot.cli import alerts, keys, operations, referrals, sessions, users
 
 __all__ = ["app", "main"]
 
@@ -21,6 +21,7 @@ for command in (operations.keygen, operations.migrate, operations.serve, operati
 app.add_typer(referrals.app, name="referrals")
 app.add_typer(users.app, name="users")
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(alerts.app, name="alerts")
 keys.register(app)
 
 

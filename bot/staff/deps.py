@@ -22,6 +22,7 @@ from bot.runtime import RuntimeDep
 from bot.staff.auth import Forbidden, PasswordChangeRequired, Staff, staff_for_cookie
 from bot.staff.security import SESSION_COOKIE, same_token
 from flows.process import Role
+from store.alerts import open_alert_count
 
 __all__ = [
     "AdminStaff",
@@ -58,10 +59,13 @@ async def get_signed_in(request: Request, db: Db, runtime: RuntimeDep) -> Staff:
 SignedInStaff = Annotated[Staff, Depends(get_signed_in)]
 
 
-async def get_staff(staff: SignedInStaff) -> Staff:
+async def get_staff(staff: SignedInStaff, request: Request, db: Db) -> Staff:
     """The logged-in staff member; one still on a one-time password is sent to change it first."""
     if staff.user.must_change_password:
         raise PasswordChangeRequired()
+    if staff.role in (Role.UNIT, Role.ADMIN):
+        # For the header of whatever page this is: the unit must see at once that an alert is waiting.
+        request.state.open_alerts = await open_alert_count(db)
     return staff
 
 

@@ -18,14 +18,15 @@ from flows.discreet import DEFAULT_PLACE
 from flows.notices import DECLINE_REASONS, MAX_QUESTION
 from flows.process import Role, Status, allowed_actions
 from flows.questions import SECTIONS
+from store.alerts import alerts as find_alerts
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.audit import audit
-from store.models import Referral
+from store.models import Referral, SafeguardingAlert
 from store.queue import caseworker_of, is_overdue, referral_history
 from store.referrals import get_referral
 from store.users import caseworkers
 
-__all__ = ["commit_and_kick", "now", "readable", "render", "show_referral", "templates", "viewable"]
+__all__ = ["alerts_shown", "commit_and_kick", "now", "readable", "render", "show_referral", "templates", "viewable"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
@@ -37,7 +38,9 @@ def now() -> datetime:
 def render(request: Request, name: str, staff: Staff | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page from templates/staff, with who is asking and the time in the unit's zone."""
     tz = runtime_of(request.app).settings.tz
-    return templates.TemplateResponse(request, f"staff/{name}", {"staff": staff, "tz": tz, "now": now(), **context},
+    header = {"open_alerts": getattr(request.state, "open_alerts", 0)}
+    return templates.TemplateResponse(request, f"staff/{name}",
+                                      {"staff": staff, "tz": tz, "now": now(), **header, **context},
                                       status_code=status_code)
 
 
@@ -45,6 +48,14 @@ async def commit_and_kick(db: AsyncSession, runtime: Runtime) -> None:
     """Commit now, then wake the dispatcher: woken before the commit, it could miss what this request queued."""
     await db.commit()
     runtime.dispatcher.kick()
+
+
+async def alerts_shown(db: AsyncSession, staff: Staff, *, reference: str | None = None) -> list[SafeguardingAlert]:
+    """Alerts about to be shown with their words, open ones first; each one shown is audited as a view."""
+    found = await find_alerts(db, reference=reference)
+    for alert in found:
+        await audit(db, staff.name, "view_alert", now(), alert.reference, f"alert {alert.id}")
+    return found
 
 
 async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral | None:
@@ -78,6 +89,7 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     notices = await unseen_notices(db, referral.id)
     places = [p.label for p in await places_of(db, staff.user.id)]
     await audit(db, staff.name, "view", now(), referral.reference)
+    raised = await alerts_shown(db, staff, reference=referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
     tz = runtime_of(request.app).settings.tz
     sections = [(name, [(title, readable(key, referral.details[key], tz)) for key, title in fields
@@ -103,6 +115,7 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         sessions=sessions,
         reminders=reminders,
         notices=notices,
+        alerts=raised,
         places=places or [DEFAULT_PLACE],
         can_text=can_text(referral),
         can_arrange=referral.status == Status.ALLOCATED
