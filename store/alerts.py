@@ -85,13 +85,15 @@ async def acknowledge_alert(db: AsyncSession, alert_id: int, by: str, note: str,
 
 
 async def forget_unlinked_alerts(db: AsyncSession, cutoff: datetime) -> int:
-    """Delete alerts raised before the cutoff in chats that never became a referral and are gone now.
+    """Delete acknowledged alerts raised before the cutoff in chats that never became a referral and are gone now.
 
-    A purged conversation leaves its alerts without one (ON DELETE SET NULL): they go with its draft.
+    A purged conversation leaves its alerts without one (ON DELETE SET NULL): they go with its draft,
+    but only once a person has acknowledged them. An alert nobody has read yet is never deleted
+    unseen: it waits on the alerts page, words and all, until someone acts on it.
     """
     result = await db.execute(
         delete(SafeguardingAlert)
         .where(SafeguardingAlert.reference.is_(None), SafeguardingAlert.conversation_id.is_(None),
-               SafeguardingAlert.created_at < cutoff)
+               SafeguardingAlert.acknowledged_at.is_not(None), SafeguardingAlert.created_at < cutoff)
         .execution_options(synchronize_session=False))
     return rows_affected(result)

@@ -3,7 +3,7 @@
 | record                         | kept for                                   |
 |--------------------------------|--------------------------------------------|
 | draft conversations, inbound   | draft TTL (hours) since the last message   |
-| alerts from chats never sent   | with their draft                           |
+| alerts from chats never sent   | with their draft, once acknowledged        |
 | alerts linked to a referral    | as long as the referral                    |
 | declined referrals + history   | `declined_days` after the decision         |
 | closed referrals + history     | `closed_days` after closing                |

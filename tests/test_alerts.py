@@ -17,6 +17,7 @@ from staff_support import csrf_of, login, make_user
 from support import WHOLE_REFERRAL, chat, run_cli
 
 from bot.settings import Settings
+from store.alerts import acknowledge_alert
 from store.migrate import alembic_config
 from store.models import AuditEntry, Conversation, Referral, SafeguardingAlert
 from store.retention import purge_expired
@@ -185,7 +186,7 @@ async def test_the_cli_lists_alerts_with_their_words_and_acknowledges_one_as_the
     assert {(actor, action) for actor, action, _ in entries} == {("cli", "alert_acknowledged"), ("cli", "view_alert")}
 
 
-async def test_alerts_from_a_chat_never_sent_go_with_the_draft_and_a_referrals_alerts_go_with_the_referral(
+async def test_alerts_from_a_chat_never_sent_go_with_the_draft_once_acknowledged_and_a_referrals_with_the_referral(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     reference = await _referral_with_danger(client, "kept")
@@ -205,9 +206,15 @@ async def test_alerts_from_a_chat_never_sent_go_with_the_draft_and_a_referrals_a
     assert await purge(datetime.now(UTC)) == 0
     assert len(await _alerts(sessions)) == 2
 
-    assert await purge(later) == 1
+    # The draft goes, but an alert nobody has acknowledged is never deleted unseen.
+    assert await purge(later) == 0
     async with sessions() as db:
         assert await db.scalar(select(Conversation.id).limit(1)) is None
+    unread = [a for a in await _alerts(sessions) if a.reference is None]
+    assert len(unread) == 1
+    async with sessions() as db, db.begin():
+        await acknowledge_alert(db, unread[0].id, "unit@example.org", "Called 999 with the referrer", later)
+    assert await purge(later) == 1
     assert [a.reference for a in await _alerts(sessions)] == [reference]
 
     expired = later - timedelta(days=settings.declined_retention_days + 1)
