@@ -5,7 +5,8 @@ message answers it. `accepts` looks (it may read, never write) and returns what 
 when the message is not its kind; `respond` gets that back and answers. In order:
 
 1. carrier keyword: STOP, START after a STOP, and anything from a number that sent STOP (SMS, WhatsApp)
-2. young person: a young person writing back about their sessions (by SMS, or the simulator playing one)
+2. young person: a young person writing back about their sessions (by SMS, or the simulator playing the
+   young person of a referral made in the simulator: never a real one)
 3. status: "STATUS LGX-7K3Q9" from the referrer who sent it
 4. answer to the unit: the referrer's reply to a question the unit asked, outside a new referral
 5. dialog: anything else steps the referral dialog (it accepts every message)
@@ -162,16 +163,16 @@ class YoungPerson:
 
 
 async def young_person_writing(turn: Turn) -> YoungPerson | None:
-    """The simulator playing a young person, or a phone number an allocated referral gives for its young person."""
+    """The simulator playing a young person, or a phone number a real allocated referral gives for its young person."""
     inbound = turn.inbound
     if turn.on_simulator:
         number = simulated_young_person(inbound.sender)
         if number is None:
             return None
-        return YoungPerson(await referral_for_young_person(turn.db, young_person_hashes(number)))
+        return YoungPerson(await referral_for_young_person(turn.db, young_person_hashes(number), simulated=True))
     if not turn.by_phone:
         return None
-    referral = await referral_for_young_person(turn.db, young_person_hashes(inbound.sender))
+    referral = await referral_for_young_person(turn.db, young_person_hashes(inbound.sender), simulated=False)
     if referral is None:
         return None
     log.info("young person replied reference=%s", referral.reference)
