@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.channels import Channel
 from flows.statuses import InboundStatus
 from store.crypto import keyed_hash, keyed_hashes
-from store.models import Conversation, InboundMessage
+from store.models import Conversation, InboundMessage, SafeguardingAlert
 from store.sealing import row_values
 
 __all__ = [
     "GIVE_UP_AFTER",
+    "alerted_since",
     "count_attempt",
     "find_conversation",
     "find_message",
@@ -141,3 +142,10 @@ async def count_attempt(db: AsyncSession, channel: Channel, provider_id: str) ->
     message.attempts += 1
     if message.attempts >= GIVE_UP_AFTER:
         message.status = InboundStatus.FAILED
+
+
+async def alerted_since(db: AsyncSession, conversation_id: int, since: datetime) -> bool:
+    """Whether this conversation raised a safeguarding alert at or after `since`."""
+    found = await db.scalar(select(SafeguardingAlert.id).where(SafeguardingAlert.conversation_id == conversation_id,
+                                                               SafeguardingAlert.created_at >= since).limit(1))
+    return found is not None
