@@ -135,6 +135,7 @@ async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral
             ("URGENT", referral.urgency == "urgent"),
             ("SAFEGUARDING", referral.safeguarding_flag),
             ("UNDER 18", referral.under_18),
+            ("TEST FROM THE SIMULATOR", referral.channel == Channel.SIMULATOR),
         )
         if on
     ]
