@@ -270,7 +270,7 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
                                       conversation_id=conversation.id, reference=None, state=before)
             db.add(alert)
             await db.flush()
-            await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at)
+            await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at, test=turn.on_simulator)
             log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
 
     if isinstance(outcome.event, Submitted):
