@@ -135,6 +135,7 @@ async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral
             ("URGENT", referral.urgency == "urgent"),
             ("SAFEGUARDING", referral.safeguarding_flag),
             ("UNDER 18", referral.under_18),
+            ("TEST FROM THE SIMULATOR", referral.channel == Channel.SIMULATOR),
         )
         if on
     ]
@@ -142,7 +143,7 @@ async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral
 
 
 async def notify_unit_of_alert(db: AsyncSession, settings: Settings, alert_id: int, reference: str | None,
-                               now: datetime) -> None:
-    await _tell_unit(db, settings, unit_alert_text(reference), now, f"unit:alert:{alert_id}")
+                               now: datetime, *, test: bool = False) -> None:
+    await _tell_unit(db, settings, unit_alert_text(reference, test=test), now, f"unit:alert:{alert_id}")
 
 

@@ -5,7 +5,8 @@ message answers it. `accepts` looks (it may read, never write) and returns what 
 when the message is not its kind; `respond` gets that back and answers. In order:
 
 1. carrier keyword: STOP, START after a STOP, and anything from a number that sent STOP (SMS, WhatsApp)
-2. young person: a young person writing back about their sessions (by SMS, or the simulator playing one)
+2. young person: a young person writing back about their sessions (by SMS, or the simulator playing the
+   young person of a referral made in the simulator: never a real one)
 3. status: "STATUS LGX-7K3Q9" from the referrer who sent it
 4. answer to the unit: the referrer's reply to a question the unit asked, outside a new referral
 5. dialog: anything else steps the referral dialog (it accepts every message)
@@ -17,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
@@ -34,7 +35,7 @@ from flows.model import Context, Draft, Reply, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Refused
 from flows.questions import age_of
-from store.alerts import link_alerts, raise_alert
+from store.alerts import alerted_since, link_alerts, raise_alert
 from store.appointments import referral_for_young_person
 from store.audit import audit
 from store.contacts import set_opted_out
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # the core imports this module to route its messages
 __all__ = [
     "NOT_EXPECTED",
     "RESPONDERS",
+    "SIMULATOR_ALERT_WINDOW",
     "STATUS_COMMAND",
     "Answer",
     "Responder",
@@ -63,6 +65,8 @@ log = logging.getLogger("referral_bot.core")
 
 NOT_EXPECTED = ("This number isn't expecting messages yet. "
                 "Book a session for this young person in the staff pages first.")
+# A simulator chat alerts the unit at most once in this long: 20 test posts of "he has a knife" were 20 alerts.
+SIMULATOR_ALERT_WINDOW = timedelta(hours=1)
 STATUS_COMMAND = re.compile(r"^\s*/?status\s+([A-Za-z]{2,5}-[A-Za-z0-9]{4,10})\s*$", re.IGNORECASE)
 
 
@@ -163,16 +167,16 @@ class YoungPerson:
 
 
 async def young_person_writing(turn: Turn) -> YoungPerson | None:
-    """The simulator playing a young person, or a phone number an allocated referral gives for its young person."""
+    """The simulator playing a young person, or a phone number a real allocated referral gives for its young person."""
     inbound = turn.inbound
     if turn.on_simulator:
         number = simulated_young_person(inbound.sender)
         if number is None:
             return None
-        return YoungPerson(await referral_for_young_person(turn.db, young_person_hashes(number)))
+        return YoungPerson(await referral_for_young_person(turn.db, young_person_hashes(number), simulated=True))
     if not turn.by_phone:
         return None
-    referral = await referral_for_young_person(turn.db, young_person_hashes(inbound.sender))
+    referral = await referral_for_young_person(turn.db, young_person_hashes(inbound.sender), simulated=False)
     if referral is None:
         return None
     log.info("young person replied reference=%s", referral.reference)
@@ -259,10 +263,15 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
 
     if outcome.danger:
         conversation.flagged = True
-        alert = await raise_alert(db, at=inbound.received_at, channel=inbound.channel, conversation_id=conversation.id,
-                                  state=before, text=inbound.text, answer="\n\n".join(r.text for r in outcome.replies))
-        await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at)
-        log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
+        if turn.on_simulator and await alerted_since(db, conversation.id, inbound.received_at - SIMULATOR_ALERT_WINDOW):
+            # The 999 answer still goes every time; the unit hears once, not once per post of a test chat.
+            log.info("safeguarding alert not repeated for simulator conversation=%s", conversation.id)
+        else:
+            alert = await raise_alert(db, at=inbound.received_at, channel=inbound.channel,
+                                      conversation_id=conversation.id, state=before, text=inbound.text,
+                                      answer="\n\n".join(r.text for r in outcome.replies))
+            await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at, test=turn.on_simulator)
+            log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
 
     if isinstance(outcome.event, Submitted):
         answers = outcome.event.answers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +15,7 @@ from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
 from bot.email_sender import EmailSender
 from bot.settings import Settings
+from bot.simulator_limits import SlidingWindow
 from bot.sms_sender import SmsSender
 from bot.staff.security import CookieSigner, LoginThrottle
 from flows.channels import Channel
@@ -41,6 +42,7 @@ class Runtime:
     telegram: TelegramChannel | None
     cookie_signer: CookieSigner
     login_throttle: LoginThrottle
+    simulator_limit: SlidingWindow = field(default_factory=SlidingWindow)  # simulator messages per client address
 
 
 def runtime_of(app: Starlette) -> Runtime:

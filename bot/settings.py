@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     reference_prefix: str = "LGX"
     timezone: str = "Europe/London"
     simulator_enabled: bool | None = None
+    simulator_rate_per_minute: int = Field(default=30, ge=1, le=100_000)
     unit_contact: str = "the referral unit on 020 7946 0000"
     unit_hours: str = "09:00-17:00"
     unit_days: str = "Mon-Fri"

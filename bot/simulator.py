@@ -20,7 +20,7 @@ from flows.statuses import OutboundStatus
 from store.contacts import find_contact
 from store.outbox import Claimed, delivered_to
 
-__all__ = ["SimulatorMessage", "SimulatorSender", "router"]
+__all__ = ["SimulatorMessage", "SimulatorSender", "router", "too_many"]
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -36,15 +36,25 @@ class SimulatorMessage(BaseModel):
     message_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
+def too_many(limit: int) -> str:
+    """What a client over the simulator's limit is told."""
+    return (f"Too many messages: the simulator takes at most {limit} a minute from one address. "
+            "Wait a minute, then send again.")
+
+
 @router.get("/simulator", response_class=HTMLResponse)
-async def simulator_page(request: Request) -> HTMLResponse:
-    """The chat page."""
-    return templates.TemplateResponse(request, "simulator.html", {"max_text": MAX_TEXT})
+async def simulator_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """The chat page; in production it says plainly that the simulator is on there."""
+    return templates.TemplateResponse(request, "simulator.html", {
+        "max_text": MAX_TEXT, "in_production": runtime.settings.environment == "production"})
 
 
 @router.post("/simulator/message")
-async def simulator_message(message: SimulatorMessage, runtime: RuntimeDep) -> JSONResponse:
+async def simulator_message(message: SimulatorMessage, request: Request, runtime: RuntimeDep) -> JSONResponse:
     """Send one message as the chosen role and get the bot's replies."""
+    limit = runtime.settings.simulator_rate_per_minute
+    if not runtime.simulator_limit.allow(request.client.host if request.client else "unknown", limit):
+        return JSONResponse({"error": too_many(limit)}, status_code=429, headers={"Retry-After": "60"})
     inbound = Inbound(
         channel=Channel.SIMULATOR,
         sender=simulator_sender(message.role, message.session),

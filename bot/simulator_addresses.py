@@ -3,7 +3,8 @@
 A simulator session's sender id is `<role>:<session>`. A session playing a young person is named by
 their mobile number without the +, e.g. `young_person:447700900456`: texts the bot sends that number
 (a booked session's reminders) wait in that session's inbox, and what the session sends finds the
-young person's referral by that number, as a reply by SMS does.
+young person's referral by that number, as a reply by SMS does, but only among referrals made in the
+simulator: a real young person's number is, to the simulator, a number it has never seen.
 """
 
 from __future__ import annotations

@@ -92,6 +92,9 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.session_secret is None and not settings.session_secret_file.exists():
         log.warning("no SESSION_SECRET or %s: staff are logged out when the app stops", settings.session_secret_file)
     login_throttle = LoginThrottle()  # for the app's lifetime, like the failures it counts
+    if settings.environment == "production" and settings.simulator_on:
+        log.warning("the simulator is on in production (SIMULATOR_ENABLED=true): anyone who can reach /simulator "
+                    "can chat with the bot; its referrals are marked as tests")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -70,7 +70,9 @@ def unit_notice_text(reference: str, flags: list[str]) -> str:
     return f"New referral {reference}{marks}. See the staff queue."
 
 
-def unit_alert_text(reference: str | None) -> str:
-    """For the unit's group chat when a chat message suggested immediate danger."""
+def unit_alert_text(reference: str | None, *, test: bool = False) -> str:
+    """For the unit's group chat when a chat message suggested immediate danger (`test`: in the simulator)."""
+    if test:
+        return "TEST FROM THE SIMULATOR: a simulator chat sent a danger message. No real person is involved."
     where = f"referral {reference}" if reference else "a referral chat (not sent yet)"
     return f"Safeguarding: a message in {where} suggested immediate danger. See the staff queue now."

@@ -16,6 +16,7 @@ from store.models import SafeguardingAlert
 __all__ = [
     "MAX_ACK_NOTE",
     "acknowledge_alert",
+    "alerted_since",
     "alerts",
     "forget_unlinked_alerts",
     "get_alert",
@@ -97,3 +98,10 @@ async def forget_unlinked_alerts(db: AsyncSession, cutoff: datetime) -> int:
                SafeguardingAlert.acknowledged_at.is_not(None), SafeguardingAlert.created_at < cutoff)
         .execution_options(synchronize_session=False))
     return rows_affected(result)
+
+
+async def alerted_since(db: AsyncSession, conversation_id: int, since: datetime) -> bool:
+    """Whether this conversation raised a safeguarding alert at or after `since`."""
+    found = await db.scalar(select(SafeguardingAlert.id).where(SafeguardingAlert.conversation_id == conversation_id,
+                                                               SafeguardingAlert.created_at >= since).limit(1))
+    return found is not None

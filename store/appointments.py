@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.channels import Channel
 from flows.process import Status
 from flows.statuses import AppointmentStatus, OutboundStatus
 from store.db import rows_affected
@@ -67,12 +68,19 @@ async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> 
     return found.scalar_one_or_none()
 
 
-async def referral_for_young_person(db: AsyncSession, phone_hashes: Sequence[str]) -> Referral | None:
-    """The allocated referral whose young person has this number (hashed under each key), if any."""
+async def referral_for_young_person(db: AsyncSession, phone_hashes: Sequence[str], *,
+                                    simulated: bool) -> Referral | None:
+    """The allocated referral whose young person has this number (hashed under each key), if any.
+
+    The simulator lives in its own world: playing a young person (`simulated`) finds only referrals made in
+    the simulator, and a real phone only real ones. The channel is part of the one query, so a real number
+    asked from the simulator costs exactly what an unknown one does and answers the same.
+    """
     if isinstance(phone_hashes, str):
         raise TypeError("pass the number's hash under every key: store.referrals.young_person_hashes(number)")
+    world = Referral.channel == Channel.SIMULATOR if simulated else Referral.channel != Channel.SIMULATOR
     found = await db.execute(
-        select(Referral).where(Referral.yp_phone_hash.in_(phone_hashes), Referral.status == Status.ALLOCATED)
+        select(Referral).where(Referral.yp_phone_hash.in_(phone_hashes), Referral.status == Status.ALLOCATED, world)
         .order_by(Referral.updated_at.desc()).limit(1)
     )
     return found.scalar_one_or_none()

@@ -8,10 +8,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.channels import Channel
 from flows.process import DECISION_DAYS, Status
 from store.models import Referral, ReferralEvent, User
 
-__all__ = ["FLAGS", "OPEN", "QueueFilter", "QueuePage", "caseworker_of", "is_overdue", "list_queue", "referral_history"]
+__all__ = [
+    "FLAGS",
+    "OPEN",
+    "QueueFilter",
+    "QueuePage",
+    "caseworker_of",
+    "is_overdue",
+    "is_test",
+    "list_queue",
+    "real_referrals",
+    "referral_history",
+]
 
 OPEN = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
 FLAGS = ("safeguarding", "under_18", "more_info", "overdue")
@@ -24,6 +36,7 @@ class QueueFilter:
     borough: str | None = None
     flag: str | None = None
     caseworker_id: int | None = None
+    include_tests: bool = False  # referrals made in the simulator: hidden unless staff ask for them
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,16 @@ class QueuePage:
     total: int
     page: int
     pages: int
+
+
+def is_test(referral: Referral) -> bool:
+    """A referral made in the simulator: a test, never a real young person."""
+    return referral.channel == Channel.SIMULATOR
+
+
+def real_referrals() -> ColumnElement[bool]:
+    """The condition that leaves out test referrals (made in the simulator), for lists, stats and exports."""
+    return Referral.channel != Channel.SIMULATOR
 
 
 def is_overdue(referral: Referral, now: datetime) -> bool:
@@ -49,6 +72,8 @@ async def list_queue(db: AsyncSession, filters: QueueFilter, now: datetime, page
         conditions.append(Referral.status == filters.status)
     if filters.borough:
         conditions.append(Referral.borough == filters.borough)
+    if not filters.include_tests:
+        conditions.append(real_referrals())
     if filters.caseworker_id is not None:
         conditions.append(Referral.caseworker_id == filters.caseworker_id)
     if filters.flag == "safeguarding":

@@ -1,5 +1,7 @@
 """Counts for the unit's stats page: nothing personal leaves here, only categories and numbers.
 
+Referrals and screen-outs made in the simulator are tests, and are counted nowhere here.
+
 The queries fetch a few plain columns for the window and group in Python, so the same code runs on
 SQLite and PostgreSQL (their date functions differ) and weeks can start on a London Monday.
 """
@@ -18,9 +20,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.channels import Channel
 from flows.process import DECISION_DAYS, Status
 from flows.statuses import AppointmentStatus, OutboundStatus
 from store.models import Appointment, OutboundMessage, Referral, ScreenOut
+from store.queue import real_referrals
 
 __all__ = [
     "SOURCE_NAMES",
@@ -189,7 +193,8 @@ def _ranked(counter: Counter[str]) -> list[tuple[str, int]]:
 async def referrals_per_week(db: AsyncSession, now: datetime, tz: tzinfo, weeks: int = WEEKS) -> list[WeekRow]:
     """Referrals received each week, oldest week first, counted by the status they have now."""
     found = await db.execute(select(Referral.created_at, Referral.status)
-                             .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now))
+                             .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now,
+                                    real_referrals()))
     first = window_start(now, tz, weeks)
     buckets: dict[date, Counter[Status]] = {first + timedelta(weeks=n): Counter() for n in range(weeks)}
     for created_at, status in found:
@@ -208,6 +213,7 @@ async def screen_outs_by_reason(db: AsyncSession, now: datetime, tz: tzinfo, wee
     """Screen-outs per reason, in the window and since records began, most common first."""
     first = window_start(now, tz, weeks)
     rows = (await db.execute(select(ScreenOut.reason, ScreenOut.screened_on, func.count())
+                             .where(ScreenOut.channel != Channel.SIMULATOR)
                              .group_by(ScreenOut.reason, ScreenOut.screened_on))).all()
     all_time: Counter[str] = Counter()
     recent: Counter[str] = Counter()
@@ -221,7 +227,8 @@ async def screen_outs_by_reason(db: AsyncSession, now: datetime, tz: tzinfo, wee
 async def referral_sources(db: AsyncSession, now: datetime, tz: tzinfo, weeks: int = WEEKS) -> list[tuple[str, int]]:
     """Referrals in the window per kind of referring organisation (the text itself is never returned)."""
     found = await db.execute(select(Referral.details)
-                             .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now))
+                             .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now,
+                                    real_referrals()))
     counts: Counter[str] = Counter()
     for (details,) in found:
         details = details or {}
@@ -232,7 +239,8 @@ async def referral_sources(db: AsyncSession, now: datetime, tz: tzinfo, weeks: i
 async def boroughs(db: AsyncSession, now: datetime, tz: tzinfo, weeks: int = WEEKS) -> list[tuple[str, int]]:
     """Referrals in the window per borough, most first."""
     found = await db.execute(select(Referral.borough, func.count())
-                             .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now)
+                             .where(Referral.created_at >= _since(now, tz, weeks), Referral.created_at <= now,
+                                    real_referrals())
                              .group_by(Referral.borough))
     return _ranked(Counter({borough: count for borough, count in found}))
 
@@ -241,12 +249,13 @@ async def time_to_decision(db: AsyncSession, now: datetime, tz: tzinfo, weeks: i
     """Days from receipt to decision for decisions made in the window, and how many are still overdue."""
     found = await db.execute(select(Referral.created_at, Referral.decided_at)
                              .where(Referral.decided_at.is_not(None), Referral.decided_at >= _since(now, tz, weeks),
-                                    Referral.decided_at <= now))
+                                    Referral.decided_at <= now, real_referrals()))
     days = [(decided_at - created_at).total_seconds() / 86400 for created_at, decided_at in found if decided_at]
     within = sum(1 for d in days if d <= DECISION_DAYS)
     open_statuses = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
     overdue = await db.scalar(select(func.count()).select_from(Referral).where(
-        Referral.status.in_(open_statuses), Referral.created_at < now - timedelta(days=DECISION_DAYS)))
+        Referral.status.in_(open_statuses), Referral.created_at < now - timedelta(days=DECISION_DAYS),
+        real_referrals()))
     median = statistics.median(days) if days else None
     p90 = percentile(days, 90)
     return DecisionTimes(decided=len(days), median_days=None if median is None else round(median, 1),
@@ -268,7 +277,7 @@ async def reminder_confirmations(db: AsyncSession, now: datetime, tz: tzinfo | N
     found = await db.execute(
         select(Appointment.status)
         .where(Appointment.starts_at >= since, Appointment.starts_at <= now + timedelta(weeks=weeks),
-               Appointment.id.in_(reminded))
+               Appointment.id.in_(reminded), Appointment.referral_id.in_(select(Referral.id).where(real_referrals())))
     )
     counts = {"Confirmed (Y)": 0, "Can't come (N)": 0, "No answer yet": 0, "Cancelled": 0}
     total = 0

@@ -50,6 +50,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     for name in list(os.environ):
         if name.upper() in SETTING_NAMES:
             monkeypatch.delenv(name, raising=False)
+    # Tests chat with the simulator far faster than any person (a whole referral is 32 messages);
+    # the tests of the limit set their own.
+    monkeypatch.setenv("SIMULATOR_RATE_PER_MINUTE", "100000")
     monkeypatch.chdir(tmp_path)
 
 

@@ -20,7 +20,7 @@ from bot.actions import Actor, act
 from bot.sessions import add_session, cancel_session, send_first_contact
 from flows.discreet import check_discreet, confirmed_text
 from flows.process import Action, Refused, Role
-from store.models import Appointment, CaseworkerNotice, OutboundMessage
+from store.models import Appointment, AuditEntry, CaseworkerNotice, OutboundMessage
 
 REFERRER = "+447700900123"
 YOUNG = "+447700900456"
@@ -267,6 +267,41 @@ async def test_the_simulator_can_play_the_young_person(clock: Any, client: Any, 
     stranger = await client.post("/simulator/message", json={"session": "447700900999", "role": "young_person",
                                                               "text": "hi", "message_id": "yp-2"})
     assert "isn't expecting messages" in stranger.json()["replies"][0]
+
+
+async def _world(live: LiveApp, session: int) -> tuple[Any, ...]:
+    """Everything a young person's reply can change: the session, its reminders, notices, audit, outbox."""
+    async with live.sessions() as db:
+        appointment = await db.get(Appointment, session)
+        assert appointment is not None
+        notices = (await db.execute(select(CaseworkerNotice.id))).scalars().all()
+        audited = (await db.execute(select(AuditEntry.id, AuditEntry.action))).all()
+        outbox = (await db.execute(select(OutboundMessage.id, OutboundMessage.status))).all()
+    return appointment.status, appointment.answer, tuple(notices), tuple(audited), tuple(outbox)
+
+
+async def test_the_simulator_cannot_play_a_real_young_person_and_answers_their_number_as_a_stranger(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    before = await _world(live, session)
+
+    async def as_young_person(number: str, text: str, n: int) -> Any:
+        response = await live.http.post("/simulator/message", json={
+            "session": number, "role": "young_person", "text": text, "message_id": f"yp-{number}-{n}"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    texts = ["Y", "N", "can we meet at the park instead?"]
+    real = [await as_young_person(YOUNG.lstrip("+"), text, n) for n, text in enumerate(texts)]
+    stranger = [await as_young_person("447700900999", text, n) for n, text in enumerate(texts)]
+
+    assert real == stranger
+    assert all("isn't expecting messages" in answer["replies"][0] for answer in real)
+    assert await _world(live, session) == before  # still scheduled, no notice, nothing audited or queued
+    assert (await live.http.get("/simulator/inbox", params={"session": YOUNG.lstrip("+"),
+                                                              "role": "young_person"})).json() == {"messages": []}
 
 
 async def test_the_caseworker_is_told_on_telegram_without_personal_details(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import argon2
@@ -15,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from staff_support import PASSWORD, csrf_of, login, make_user
 from support import PERSONAL, WHOLE_REFERRAL, chat, run_cli
 
+from flows.channels import Channel
 from store.models import AuditEntry
+from store.referrals import create_referral
 from store.users import get_user
 
 STAFF_PAGES = ["/staff", "/staff/queue", "/staff/mine", "/staff/audit", "/staff/users", "/staff/export.csv",
@@ -25,6 +28,15 @@ STAFF_PAGES = ["/staff", "/staff/queue", "/staff/mine", "/staff/audit", "/staff/
 async def _reference(client: httpx.AsyncClient, session: str) -> str:
     replies = await chat(client, session, WHOLE_REFERRAL)
     return replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+
+
+async def _real_referral(sessions: async_sessionmaker[AsyncSession]) -> str:
+    """A referral as if it came by SMS, with the personal details a chat gives."""
+    async with sessions() as db, db.begin():
+        referral = await create_referral(
+            db, reference="LGX-SMS01", channel=Channel.SMS, details=dict(PERSONAL), borough="Lambeth", age=19,
+            urgency="normal", referrer_hash="x", safeguarding_flag=False, now=datetime.now(UTC))
+    return referral.reference
 
 
 @pytest.mark.parametrize("path", STAFF_PAGES)
@@ -69,18 +81,18 @@ async def test_a_caseworker_cannot_open_a_referral_not_allocated_to_them(
 async def test_unit_staff_see_the_queue_but_not_the_audit_log(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    reference = await _reference(client, "q")
+    reference = await _reference(client, "q")  # made in the simulator: shown when staff ask for test referrals
     await make_user(sessions, "unit@unit.example.org", "unit")
     await login(client, "unit@unit.example.org")
-    queue = await client.get("/staff/queue")
+    queue = await client.get("/staff/queue", params={"tests": "1"})
     assert queue.status_code == 200 and reference in queue.text
     assert PERSONAL["yp_first_name"] not in queue.text  # the queue shows no names
     assert (await client.get("/staff/audit")).status_code == 403
     assert (await client.get("/staff/users")).status_code == 403
     # Every London borough can be filtered on; the referral (from Lambeth) shows under its own only.
     assert queue.text.count("<option") >= 33 and "<option >Barking and Dagenham</option>" in queue.text
-    assert reference in (await client.get("/staff/queue", params={"borough": "Lambeth"})).text
-    assert reference not in (await client.get("/staff/queue", params={"borough": "Hackney"})).text
+    assert reference in (await client.get("/staff/queue", params={"borough": "Lambeth", "tests": "1"})).text
+    assert reference not in (await client.get("/staff/queue", params={"borough": "Hackney", "tests": "1"})).text
 
 
 async def test_a_form_without_the_csrf_token_is_refused(
@@ -206,8 +218,9 @@ async def test_every_view_change_and_export_is_audited(
     await login(client, "admin@unit.example.org")
     page = await client.get(f"/staff/referrals/{reference}")
     await client.post(f"/staff/referrals/{reference}/actions", data={"action": "claim", "csrf": csrf_of(page.text)})
+    real = await _real_referral(sessions)  # the simulator's referral is a test, and no export carries it
     export = await client.get("/staff/export.csv")
-    assert export.status_code == 200 and reference in export.text
+    assert export.status_code == 200 and real in export.text and reference not in export.text
     assert PERSONAL["yp_last_name"] not in export.text
     log = await client.get(f"/staff/audit?reference={reference}")
     assert log.status_code == 200

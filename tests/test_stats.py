@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.staff.stats import bar_chart, stacked_bar_chart
 from bot.staff.stats import router as stats_router
 from bot.web import create_app
+from flows.channels import Channel
 from store.models import AuditEntry
 from store.referrals import create_referral, record_screen_out
 from store.stats import Source, classify_source, collect, percentile, referrals_per_week, week_start, window_start
@@ -52,7 +53,7 @@ def row(label: str, *cells: object) -> str:
 async def _referral(db: AsyncSession, created: datetime, *, borough: str = "Lambeth", org: str = "Lambeth YOT",
                     role: str = "Youth worker", status: str = "queued", decided: datetime | None = None) -> None:
     referral = await create_referral(
-        db, reference=f"T-{next(_numbers):05d}", channel="simulator", borough=borough,
+        db, reference=f"T-{next(_numbers):05d}", channel=Channel.SMS, borough=borough,
         age=19, urgency="normal", referrer_hash="x", safeguarding_flag=False, now=created,
         details={"referrer_org": org, "referrer_role": role})
     referral.status = status
@@ -65,6 +66,11 @@ async def _referral(db: AsyncSession, created: datetime, *, borough: str = "Lamb
 async def test_the_stats_page_counts_this_weeks_referrals_screen_outs_sources_and_boroughs(
     http: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
+    async with sessions() as db, db.begin():
+        for _ in range(3):
+            await _referral(db, datetime.now(UTC))
+        await record_screen_out(db, "too_young", Channel.SMS, datetime.now(LONDON).date())
+    # The same again in the simulator: tests, counted nowhere.
     for session in ("a", "b", "c"):
         await chat(http, session, WHOLE_REFERRAL)
     await chat(http, "young", SCREENED_OUT)

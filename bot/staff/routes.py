@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from urllib.parse import urlencode
 
@@ -17,7 +18,7 @@ from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_tok
 from flows.boroughs import BOROUGHS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status
 from store.audit import audit, audit_entries
-from store.queue import FLAGS, QueueFilter, is_overdue, list_queue
+from store.queue import FLAGS, QueueFilter, is_overdue, is_test, list_queue
 from store.users import UserError, check_login, end_session, list_users, set_password, start_session
 
 __all__ = ["router", "templates"]
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/staff")
 QUEUE_BOROUGHS = sorted(BOROUGHS)
 ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST_INFO: "Ask for more information",
                 Action.ACCEPT: "Accept", Action.DECLINE: "Decline", Action.ALLOCATE: "Allocate", Action.CLOSE: "Close"}
-templates.env.globals.update(Status=Status, action_names=ACTION_NAMES)
+templates.env.globals.update(Status=Status, action_names=ACTION_NAMES, is_test=is_test)
 
 
 def _secure(runtime: Runtime) -> bool:
@@ -138,7 +139,15 @@ def _filters(request: Request) -> QueueFilter:
     if status not in (None, "all", *Status):
         status = None
     flag = params.get("flag") if params.get("flag") in FLAGS else None
-    return QueueFilter(status=status, borough=params.get("borough") or None, flag=flag)
+    return QueueFilter(status=status, borough=params.get("borough") or None, flag=flag,
+                       include_tests=params.get("tests") == "1")
+
+
+def _query(filters: QueueFilter) -> dict[str, str]:
+    """The filters as query parameters, for the page links and the export."""
+    pairs = (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag),
+             ("tests", "1" if filters.include_tests else None))
+    return {k: v for k, v in pairs if v}
 
 
 @router.get("/queue")
@@ -150,29 +159,27 @@ async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
         page = 1
     result = await list_queue(db, filters, now(), page)
     await audit(db, staff.name, "view_queue", now(), detail=_describe(filters, result.page))
-    query = {k: v for k, v in (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag)) if v}
     return render(request, "queue.html", staff, page=result, filters=filters, boroughs=QUEUE_BOROUGHS, flags=FLAGS,
                   overdue=lambda r: is_overdue(r, now()), days=lambda r: (now() - r.created_at).days,
-                  query=urlencode(query), decision_days=DECISION_DAYS)
+                  query=urlencode(_query(filters)), decision_days=DECISION_DAYS)
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
-    parts = [
-        f"{k}={v}" for k, v in (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag)) if v
-    ]
-    return " ".join([*parts, f"page={page}"])
+    return " ".join([*(f"{k}={v}" for k, v in _query(filters).items()), f"page={page}"])
 
 
 @router.get("/mine")
 async def my_young_people(request: Request, db: Db, staff: CaseworkerStaff) -> HTMLResponse:
-    result = await list_queue(db, QueueFilter(status="all", caseworker_id=staff.user.id), now(), 1)
+    # Their own young people, tests included: each marked as one on the page.
+    result = await list_queue(db, QueueFilter(status="all", caseworker_id=staff.user.id, include_tests=True), now(), 1)
     await audit(db, staff.name, "view_allocations", now())
     return render(request, "mine.html", staff, referrals=result.referrals)
 
 
 @router.get("/export.csv")
 async def export(request: Request, db: Db, staff: UnitStaff) -> Response:
-    filters = _filters(request)
+    # Test referrals (made in the simulator) never leave in an export, whatever the queue shows.
+    filters = dataclasses.replace(_filters(request), include_tests=False)
     rows = []
     page = 1
     while True:

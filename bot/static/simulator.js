@@ -40,7 +40,12 @@
         headers: {"Content-Type": "application/json"},
         body: JSON.stringify({session: currentSession(), role, text}),
       });
-      if (!response.ok) { show("(The simulator could not send that: " + response.status + ")", "bot"); return; }
+      if (!response.ok) {
+        // A refusal says why (too many messages a minute); anything else gives its status.
+        const refusal = await response.json().catch(() => ({}));
+        show("(" + (refusal.error || "The simulator could not send that: " + response.status) + ")", "bot");
+        return;
+      }
       const data = await response.json();
       data.replies.forEach(r => show(r, "bot"));
       (data.choices.at(-1) || []).forEach(c => {
