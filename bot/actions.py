@@ -15,10 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.settings import Settings
 from flows.channels import REPLYABLE_CHANNELS, Channel
 from flows.notices import (
-    MAX_QUESTION,
+    DECLINE_REASONS,
     accepted_text,
+    checked_words,
     declined_text,
     info_request_text,
+    question_room,
+    reason_room,
     unit_alert_text,
     unit_notice_text,
 )
@@ -30,7 +33,7 @@ from store.outbox import enqueue
 from store.referrals import lock_referral
 from store.users import get_user
 
-__all__ = ["REFERRER", "Actor", "act", "notify_unit_of_alert", "notify_unit_of_referral"]
+__all__ = ["REFERRER", "Actor", "act", "notify_unit_of_alert", "notify_unit_of_referral", "written_text"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,10 @@ async def act(db: AsyncSession, settings: Settings, reference: str, action: Acti
     note: str | None = None
     if action is Action.DECLINE:
         note = (reason or "").strip()
-        if not note:
-            raise Refused("Please give a reason for declining: the referrer is told it.")
+        written_text(settings, referral.reference, action, note)
     elif action is Action.REQUEST_INFO:
         note = (question or "").strip()
-        if not note or len(note) > MAX_QUESTION:
-            raise Refused(f"Please write the question in 1 to {MAX_QUESTION} characters: it goes by text message.")
+        written_text(settings, referral.reference, action, note)
     elif action is Action.ALLOCATE:
         worker = await get_user(db, caseworker or "")
         if worker is None or worker.role != Role.CASEWORKER or worker.disabled:
@@ -87,20 +88,34 @@ async def act(db: AsyncSession, settings: Settings, reference: str, action: Acti
     return referral
 
 
+def written_text(settings: Settings, reference: str, action: Action, words: str) -> str:
+    """The whole text a decline or question with these staff words sends the referrer; Refused if it can't go whole.
+
+    Staff words are never cut: over the limit, the refusal says the limit in characters.
+    """
+    if action is Action.DECLINE:
+        if not words:
+            raise Refused("Please give a reason for declining: the referrer is told it.")
+        if words not in DECLINE_REASONS:
+            checked_words("reason", words, reason_room(reference, settings.unit_contact))
+        return declined_text(reference, words, settings.unit_contact)
+    checked_words("question", words, question_room(reference))
+    return info_request_text(reference, words)
+
+
 async def _tell_referrer(db: AsyncSession, settings: Settings, referral: Referral, action: Action, now: datetime,
                          note: str | None) -> None:
     if referral.channel not in REPLYABLE_CHANNELS or not referral.origin_address:
         return
-    if action is Action.DECLINE:
-        body = declined_text(referral.reference, note or "", settings.unit_contact)
+    if action in (Action.DECLINE, Action.REQUEST_INFO):
+        body = written_text(settings, referral.reference, action, note or "")
     elif action is Action.ACCEPT:
         body = accepted_text(referral.reference)
-    elif action is Action.REQUEST_INFO:
-        body = info_request_text(referral.reference, note or "")
-        # The referrer's next message (outside a new referral) is their answer to this.
-        await _await_answer(db, referral)
     else:
         return
+    if action is Action.REQUEST_INFO:
+        # The referrer's next message (outside a new referral) is their answer to this.
+        await _await_answer(db, referral)
     await enqueue(db, channel=referral.channel, to=referral.origin_address, body=body, purpose="decision", now=now,
                   dedupe_key=f"{action.value}:{referral.reference}:{now.isoformat()}")
 

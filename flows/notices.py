@@ -1,26 +1,34 @@
-"""What the bot tells a referrer about their referral, and the unit about new ones: one SMS segment each."""
+"""What the bot tells a referrer about their referral, and the unit about new ones.
+
+Fixed texts fit one SMS segment. A text carrying words staff wrote (a question, a decline reason) may
+take up to three, and is sent whole: words that would not fit are refused with the limit, never cut.
+"""
 
 from __future__ import annotations
 
-from flows.process import Status
-from flows.text import gsm_safe
+from collections.abc import Callable
+
+from flows.process import Refused, Status
+from flows.text import capacity, gsm_safe, is_gsm7, sms_length
 
 __all__ = [
     "DECLINE_REASONS",
-    "MAX_QUESTION",
-    "MAX_REASON",
+    "REFERRER_SEGMENTS",
     "accepted_text",
+    "checked_words",
     "declined_text",
     "info_received_text",
     "info_request_text",
+    "question_room",
+    "reason_room",
     "status_text",
     "status_unknown_text",
     "unit_alert_text",
     "unit_notice_text",
 ]
 
-MAX_QUESTION = 90
-MAX_REASON = 60
+# Referrers are professionals: a longer text is fine for them, a cut one is not.
+REFERRER_SEGMENTS = 3
 
 # Reasons a referral is declined, each with what the referrer can do instead (kind, short, plain).
 DECLINE_REASONS: dict[str, str] = {
@@ -32,14 +40,9 @@ DECLINE_REASONS: dict[str, str] = {
 }
 
 
-def _short(text: str, limit: int) -> str:
-    text = gsm_safe(text)
-    return text if len(text) <= limit else text[: limit - 2].rstrip() + ".."
-
-
 def declined_text(reference: str, reason: str, unit_contact: str) -> str:
-    """The decline, kindly, with what to do instead; `reason` is a key above or the unit's own words."""
-    why = DECLINE_REASONS.get(reason) or _short(reason, MAX_REASON)
+    """The decline, kindly, with what to do instead; `reason` is a key above or the unit's own words (sent whole)."""
+    why = DECLINE_REASONS.get(reason) or gsm_safe(reason)
     return f"Sorry, we can't take referral {reference}: {why}. To talk: {unit_contact}"
 
 
@@ -48,7 +51,36 @@ def accepted_text(reference: str) -> str:
 
 
 def info_request_text(reference: str, question: str) -> str:
-    return f"About referral {reference}, the referral unit asks: {_short(question, MAX_QUESTION)} Please reply here."
+    return f"About referral {reference}, the referral unit asks: {gsm_safe(question)} Please reply here."
+
+
+def _room(compose: Callable[[str], str]) -> int:
+    """How long staff words can be (as sms_length counts) for compose(words) to fit REFERRER_SEGMENTS."""
+    probe = compose("x")  # one septet standing for the words
+    return capacity(REFERRER_SEGMENTS, is_gsm7(probe)) - sms_length(probe) + 1
+
+
+def question_room(reference: str) -> int:
+    """The longest question the unit can ask about this referral."""
+    return _room(lambda words: info_request_text(reference, words))
+
+
+def reason_room(reference: str, unit_contact: str) -> int:
+    """The longest decline reason of the unit's own words for this referral."""
+    return _room(lambda words: declined_text(reference, words, unit_contact))
+
+
+def checked_words(what: str, words: str, room: int) -> str:
+    """Staff words as they will be sent (one GSM-7 line), or Refused naming the limit if they don't fit."""
+    sent = gsm_safe(words)
+    if not sent:
+        raise Refused(f"Please write the {what}: it is sent to the referrer by text.")
+    if (length := sms_length(sent)) > room:
+        # Characters like [ ] { } and the euro sign take two places in a text message.
+        doubled = " (symbols like [ ] { } and the euro sign count as two)" if length != len(sent) else ""
+        raise Refused(f"Your {what} is {length} characters{doubled}; it can be at most {room} so the text fits "
+                      f"{REFERRER_SEGMENTS} SMS.")
+    return sent
 
 
 def info_received_text(reference: str) -> str:

@@ -6,7 +6,7 @@ import math
 import re
 import unicodedata
 
-__all__ = ["MAX_SINGLE", "gsm_safe", "is_gsm7", "plain", "segment_count"]
+__all__ = ["MAX_SINGLE", "capacity", "gsm_safe", "is_gsm7", "plain", "segment_count", "sms_length"]
 
 MAX_SINGLE = 160
 
@@ -49,14 +49,26 @@ def is_gsm7(text: str) -> bool:
     return all(c in _BASIC or c in _EXTENSION for c in text)
 
 
+def sms_length(text: str) -> int:
+    """Return the length on the wire: GSM-7 septets if possible (extension characters take two), else UTF-16 units."""
+    if is_gsm7(text):
+        return sum(2 if c in _EXTENSION else 1 for c in text)
+    # UCS-2 here means UTF-16 on the wire: characters beyond the BMP (emoji) take two units.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def capacity(segments: int, gsm7: bool = True) -> int:
+    """Return the longest sms_length that fits in `segments` segments."""
+    single, part = (_GSM_SINGLE, _GSM_PART) if gsm7 else (_UCS2_SINGLE, _UCS2_PART)
+    return single if segments == 1 else part * segments
+
+
 def segment_count(text: str) -> int:
     """Return how many SMS segments the text needs (GSM-7 if possible, else UCS-2)."""
+    length = sms_length(text)
     if is_gsm7(text):
-        septets = sum(2 if c in _EXTENSION else 1 for c in text)
-        return 1 if septets <= _GSM_SINGLE else math.ceil(septets / _GSM_PART)
-    # UCS-2 here means UTF-16 on the wire: characters beyond the BMP (emoji) take two units.
-    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
-    return 1 if units <= _UCS2_SINGLE else math.ceil(units / _UCS2_PART)
+        return 1 if length <= _GSM_SINGLE else math.ceil(length / _GSM_PART)
+    return 1 if length <= _UCS2_SINGLE else math.ceil(length / _UCS2_PART)
 
 
 def plain(text: str) -> str:

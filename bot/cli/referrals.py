@@ -142,10 +142,17 @@ def referrals_accept(reference: str, by: Annotated[str, BY_OPTION] = "") -> None
 
 
 @app.command("decline")
-def referrals_decline(reference: str, reason: Annotated[str, typer.Option(help="Told to the referrer.")],
+def referrals_decline(reference: str, reason: Annotated[str, typer.Option(help="Told to the referrer, whole.")],
                       by: Annotated[str, BY_OPTION] = "") -> None:
     """Decline a referral you are reviewing, with a reason the referrer is told."""
     _referral_action(reference, "decline", by, reason=reason)
+
+
+@app.command("ask")
+def referrals_ask(reference: str, question: Annotated[str, typer.Option(help="Sent to the referrer whole, by text.")],
+                  by: Annotated[str, BY_OPTION] = "") -> None:
+    """Ask the referrer of a referral you are reviewing for more information."""
+    _referral_action(reference, "request_info", by, question=question)
 
 
 @app.command("allocate")

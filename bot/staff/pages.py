@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.runtime import Runtime, runtime_of
 from bot.sessions import can_text
 from bot.staff.auth import Forbidden, Staff
+from bot.staff.preview import Preview
 from flows.discreet import DEFAULT_PLACE
-from flows.notices import DECLINE_REASONS, MAX_QUESTION
+from flows.notices import DECLINE_REASONS, question_room, reason_room
 from flows.process import Role, Status, allowed_actions
 from flows.questions import SECTIONS
 from store.alerts import alerts as find_alerts
@@ -73,10 +74,11 @@ async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral |
 
 async def show_referral(request: Request, db: AsyncSession, staff: Staff, reference: str, error: str | None = None,
                         status_code: int = 200, done: str | None = None, failed: str | None = None,
-                        typed: dict[str, str] | None = None) -> HTMLResponse:
+                        typed: dict[str, str] | None = None, preview: Preview | None = None) -> HTMLResponse:
     """The referral's page (audited as a view), or a 404 page if there is no such referral.
 
-    After a refused action, `failed` names it and `typed` keeps what was typed into its form.
+    After a refused action, `failed` names it and `typed` keeps what was typed into its form; after
+    a preview, `preview` is the text to confirm and `typed` keeps the form too.
     """
     referral = await viewable(db, staff, reference)
     if referral is None:
@@ -91,7 +93,8 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     await audit(db, staff.name, "view", now(), referral.reference)
     raised = await alerts_shown(db, staff, reference=referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
-    tz = runtime_of(request.app).settings.tz
+    settings = runtime_of(request.app).settings
+    tz = settings.tz
     sections = [(name, [(title, readable(key, referral.details[key], tz)) for key, title in fields
                         if key in referral.details]) for name, fields in SECTIONS]
     return render(
@@ -111,7 +114,9 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         typed=typed or {},
         overdue=is_overdue(referral, now()),
         decline_reasons=DECLINE_REASONS,
-        max_question=MAX_QUESTION,
+        question_room=question_room(referral.reference),
+        reason_room=reason_room(referral.reference, settings.unit_contact),
+        preview=preview,
         sessions=sessions,
         reminders=reminders,
         notices=notices,

@@ -14,6 +14,7 @@ from bot.actions import Actor, act
 from bot.runtime import Runtime, RuntimeDep
 from bot.staff.deps import AdminStaff, AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
+from bot.staff.preview import preview_of, reason_of
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status
@@ -213,13 +214,15 @@ async def referral_page(request: Request, reference: str, db: Db, staff: AnyStaf
 @router.post("/referrals/{reference}/actions")
 async def referral_action(request: Request, reference: str, db: Db, staff: AnyStaff, form: CheckedForm,
                           runtime: RuntimeDep) -> Response:
-    if await viewable(db, staff, reference) is None:
+    if (referral := await viewable(db, staff, reference)) is None:
         return render(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
     try:
         action = Action(form.get("action", ""))
+        if form.get("step") == "preview":
+            shown = preview_of(runtime.settings, referral.reference, action, form)
+            return await show_referral(request, db, staff, reference, preview=shown, typed=form)
         await act(db, runtime.settings, reference, action, Actor(staff.name, staff.role), now(),
-                  reason=form.get("reason") if form.get("reason") != "other" else form.get("other_reason"),
-                  question=form.get("question"), caseworker=form.get("caseworker"))
+                  reason=reason_of(form), question=form.get("question"), caseworker=form.get("caseworker"))
     except (Refused, ValueError) as exc:
         error = str(exc) if isinstance(exc, Refused) else "That is not an action on a referral."
         return await show_referral(request, db, staff, reference, error=error, status_code=409,
