@@ -57,10 +57,6 @@ def migrate() -> None:
 
 def serve() -> None:
     """Run the web app (webhooks, simulator, staff pages) on HOST:PORT."""
-    # Imported here, not at the top: the web app brings FastAPI, Telegram and Twilio (about twice the
-    # modules of everything else), which every other command would otherwise load and not use.
-    from bot.web import create_app
-
     settings = keyed_settings()
     try:
         settings.session_key()
@@ -68,6 +64,11 @@ def serve() -> None:
         raise fail(str(exc)) from None
     configure_logging(settings.log_level)
     _preflight(settings)
+    # Imported here, once the settings and the database are known good: the web app brings FastAPI,
+    # Telegram and Twilio (about twice the modules of everything else), which every other command, and a
+    # start-up that fails on a setting, would otherwise load and not use.
+    from bot.web import create_app
+
     if settings.simulator_on:
         typer.echo(f"Simulator (a test tool): http://{settings.host}:{settings.port}/simulator")
     config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
@@ -83,12 +84,12 @@ def serve() -> None:
 
 def worker() -> None:
     """Send what the outbox holds (reminders, notices) without serving web pages; several may run on PostgreSQL."""
-    # Imported here for the same reason as in `serve`: the senders bring Telegram, Twilio and the web app.
-    from bot.runtime import run_worker
-
     settings = keyed_settings()
     configure_logging(settings.log_level)
     _preflight(settings)
+    # Imported here for the same reason as in `serve`: the senders bring Telegram, Twilio and the web app.
+    from bot.runtime import run_worker
+
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings))
 
