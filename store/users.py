@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import StaffSession, User
@@ -18,19 +20,23 @@ __all__ = [
     "LOCK_FOR",
     "MIN_PASSWORD",
     "ROLES",
+    "LoginAttempt",
     "LoginResult",
     "UserError",
     "caseworkers",
-    "check_login",
+    "count_attempt",
     "create_user",
     "end_session",
+    "finish_login",
     "get_user",
+    "hash_password",
     "list_users",
     "one_time_password",
     "reset_password",
     "session_user",
     "set_password",
     "start_session",
+    "verify_password",
 ]
 
 ROLES = ("unit", "caseworker", "admin")
@@ -52,8 +58,11 @@ def one_time_password() -> str:
 
 
 def _clean_email(email: str) -> str:
+    # An account's email is its audit actor, so needing a whole address (a name, "@", a domain with a dot)
+    # also keeps staff apart from the fixed actors "cli" and "unknown account".
     email = email.strip().lower()
-    if "@" not in email or " " in email or len(email) > 254:
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain.strip(".") or " " in email or len(email) > 254:
         raise UserError(f"{email!r} is not an email address")
     return email
 
@@ -116,35 +125,75 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+async def verify_password(hashed: str, password: str) -> bool:
+    """argon2 in a worker thread: it takes a third of a second, which would stall every other request."""
+    return await asyncio.to_thread(_verify, hashed, password)
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """An attempt counted against an account before its password is checked; None fields for an unknown email."""
+
+    user_id: int | None
+    password_hash: str
+    usable: bool  # False for a disabled or locked account: checked against the dummy hash, then refused
+    locked: bool
+
+
+@dataclass(frozen=True)
 class LoginResult:
-    """What a login attempt came to: the user, or why not (said the same way for unknown emails)."""
+    """What a login attempt came to: the user, or why not (which is for the audit log, never the answer)."""
 
-    def __init__(self, user: User | None, locked: bool = False) -> None:
-        self.user = user
-        self.locked = locked
+    user: User | None
+    account: str | None = None  # the account's email when there is one, for the audit log's actor
+    why: str = ""
 
 
-async def check_login(db: AsyncSession, email: str, password: str, now: datetime) -> LoginResult:
-    """Check a password, counting failures and locking the account for a while after too many."""
-    user = await get_user(db, email)
+async def count_attempt(db: AsyncSession, email: str, now: datetime) -> LoginAttempt:
+    """Count an attempt on the account before its password is checked, in one atomic UPDATE ... RETURNING.
+
+    Counting first, under the row's write lock, is what makes the limit hold for parallel guesses:
+    each attempt takes its number before any is checked, so at most LOCK_AFTER are checked per lock.
+    """
+    open_account = or_(User.locked_until.is_(None), User.locked_until <= now)
+    counted = (await db.execute(
+        update(User).where(User.email == email.strip().lower(), open_account)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.id, User.failed_logins, User.password_hash, User.disabled)
+        .execution_options(synchronize_session=False)
+    )).first()
+    if counted is None:
+        user = await get_user(db, email)
+        return LoginAttempt(user.id if user else None, _DUMMY_HASH, usable=False, locked=user is not None)
+    user_id, failures, password_hash, disabled = counted
+    if failures >= LOCK_AFTER:
+        # This attempt is still checked; the ones after it are refused until the lock ends.
+        await db.execute(update(User).where(User.id == user_id).values(locked_until=now + LOCK_FOR, failed_logins=0)
+                         .execution_options(synchronize_session=False))
+    return LoginAttempt(user_id, password_hash, usable=not disabled, locked=False)
+
+
+async def finish_login(db: AsyncSession, attempt: LoginAttempt, right: bool, password: str,
+                       now: datetime) -> LoginResult:
+    """Record a checked attempt: a right password on a usable account clears its count and signs in."""
+    if attempt.user_id is None:
+        return LoginResult(None, why="unknown")
+    user = await db.get(User, attempt.user_id)
     if user is None:
-        _verify(_DUMMY_HASH, password)
-        return LoginResult(None)
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginResult(None, locked=True)
-    if user.disabled or not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= LOCK_AFTER:
-            user.locked_until = now + LOCK_FOR
-            user.failed_logins = 0
-            return LoginResult(None, locked=True)
-        return LoginResult(None)
+        return LoginResult(None, why="unknown")
+    if attempt.locked or not attempt.usable or not right:
+        why = "locked" if attempt.locked else "disabled" if not attempt.usable else ""
+        return LoginResult(None, account=user.email, why=why)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    return LoginResult(user)
+        user.password_hash = await hash_password(password)
+    return LoginResult(user, account=user.email)
 
 
 def _token_hash(token: str) -> str:

@@ -1,0 +1,124 @@
+"""Logging in under attack: parallel guesses, answers that tell nothing, and an audit log of accounts only."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from staff_support import PASSWORD, login, make_user
+
+from bot.settings import Settings
+from bot.web import create_app
+from store.models import AuditEntry
+from store.users import LOCK_AFTER, UserError, get_user
+
+UNIT = "unit@unit.example.org"
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def _attempt(app: FastAPI, email: str, password: str, address: str = "127.0.0.1") -> httpx.Response:
+    """One login from its own browser (its own cookies) at a given address."""
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        return await login(http, email, password)
+
+
+async def test_parallel_wrong_passwords_lock_the_account_at_its_limit(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_user(sessions, UNIT, "unit")
+    # Each from its own address, so only the account's lock can stop them.
+    answers = await asyncio.gather(*(_attempt(app, UNIT, f"wrong password {n}", f"10.0.0.{n}") for n in range(30)))
+    assert {answer.status_code for answer in answers} == {401}
+    async with sessions() as db:
+        user = await get_user(db, UNIT)
+        assert user is not None and user.locked_until is not None and user.locked_until > datetime.now(UTC)
+        checked = (await db.execute(select(AuditEntry.detail).where(AuditEntry.action == "login_failed"))).scalars()
+        details = list(checked)
+    # Exactly the limit were checked against the password; the rest were refused as locked.
+    assert details.count("") == LOCK_AFTER and details.count("locked") == 30 - LOCK_AFTER
+    assert (await _attempt(app, UNIT, PASSWORD, "10.0.1.1")).status_code == 401
+
+
+async def test_parallel_wrong_passwords_from_one_address_stop_at_the_throttles_limit(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    answers = await asyncio.gather(*(_attempt(app, f"nobody{n}@unit.example.org", "wrong password") for n in range(60)))
+    statuses = [answer.status_code for answer in answers]
+    assert statuses.count(401) == 20 and statuses.count(429) == 40
+    async with sessions() as db:
+        failures = (await db.execute(select(AuditEntry).where(AuditEntry.action == "login_failed"))).scalars().all()
+    assert len(failures) == 20
+    # Another address is not held back by this one.
+    await make_user(sessions, UNIT, "unit")
+    assert (await _attempt(app, UNIT, PASSWORD, "10.0.0.2")).status_code == 303
+
+
+async def test_a_right_password_does_not_count_against_its_address(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_user(sessions, UNIT, "unit")
+    for _ in range(25):
+        assert (await _attempt(app, UNIT, PASSWORD)).status_code == 303
+
+
+def _page_text(response: httpx.Response) -> str:
+    """The page without its per-response CSRF token and the email it keeps, for comparing answers."""
+    return re.sub(r'value="[^"]*"', 'value=""', response.text)
+
+
+async def test_locked_disabled_and_unknown_accounts_answer_exactly_like_a_wrong_password(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    for email in ("wrong@unit.example.org", "locked@unit.example.org", "off@unit.example.org"):
+        await make_user(sessions, email, "unit")
+    async with sessions() as db, db.begin():
+        off = await get_user(db, "off@unit.example.org")
+        assert off is not None
+        off.disabled = True
+    for n in range(LOCK_AFTER):
+        await _attempt(app, "locked@unit.example.org", f"guess {n}", "10.0.2.1")
+    answers = [
+        await _attempt(app, "wrong@unit.example.org", "not the password"),
+        await _attempt(app, "locked@unit.example.org", PASSWORD),
+        await _attempt(app, "off@unit.example.org", PASSWORD),
+        await _attempt(app, "nobody@unit.example.org", PASSWORD),
+    ]
+    assert [answer.status_code for answer in answers] == [401] * 4
+    assert len({_page_text(answer) for answer in answers}) == 1
+    assert "or the account is locked" in answers[0].text and "ask an admin" in answers[0].text
+
+
+async def test_a_failed_login_is_audited_as_the_account_never_as_the_typed_text(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_user(sessions, UNIT, "unit")
+    await _attempt(app, "my-secret-password-typed-here", "oops")
+    await _attempt(app, "cli", "claiming the command line")
+    await _attempt(app, UNIT.upper(), "wrong password")
+    async with sessions() as db:
+        entries = (await db.execute(select(AuditEntry).where(AuditEntry.action == "login_failed")
+                                    .order_by(AuditEntry.id))).scalars().all()
+    assert [entry.actor for entry in entries] == ["unknown account", "unknown account", UNIT]
+    assert all("secret" not in entry.detail and "cli" not in entry.detail for entry in entries)
+
+
+async def test_no_staff_account_can_be_called_cli_so_the_command_lines_actor_cannot_be_claimed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    for name in ("cli", "CLI ", "cli@"):
+        with pytest.raises(UserError):
+            await make_user(sessions, name, "admin")
