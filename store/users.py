@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from zxcvbn import zxcvbn
 
 from store.models import StaffSession, User
 
@@ -19,19 +20,25 @@ __all__ = [
     "LOCK_AFTER",
     "LOCK_FOR",
     "MIN_PASSWORD",
+    "MIN_STRENGTH",
     "ROLES",
     "LoginAttempt",
     "LoginResult",
     "UserError",
+    "WrongCurrentPassword",
     "caseworkers",
+    "change_password",
     "count_attempt",
     "create_user",
+    "end_other_sessions",
     "end_session",
     "finish_login",
     "get_user",
     "hash_password",
     "list_users",
+    "one_time_expired",
     "one_time_password",
+    "refuse_weak",
     "reset_password",
     "session_user",
     "set_password",
@@ -41,6 +48,7 @@ __all__ = [
 
 ROLES = ("unit", "caseworker", "admin")
 MIN_PASSWORD = 12
+MIN_STRENGTH = 3  # zxcvbn's score, 0-4
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 
@@ -51,6 +59,10 @@ _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
 class UserError(Exception):
     """A request about accounts that can't be done; the message says why."""
+
+
+class WrongCurrentPassword(UserError):
+    """A password change whose current password was not right."""
 
 
 def one_time_password() -> str:
@@ -90,8 +102,8 @@ async def create_user(db: AsyncSession, email: str, role: str, name: str, now: d
         raise UserError(f"{email} already has an account")
     password = one_time_password()
     user = User(email=email, name=name.strip() or email.split("@")[0], role=role,
-                password_hash=_hasher.hash(password), must_change_password=True, disabled=False,
-                failed_logins=0, created_at=now)
+                password_hash=await hash_password(password), must_change_password=True, disabled=False,
+                failed_logins=0, created_at=now, password_set_at=now)
     db.add(user)
     await db.flush()
     return user, password
@@ -100,22 +112,67 @@ async def create_user(db: AsyncSession, email: str, role: str, name: str, now: d
 async def reset_password(db: AsyncSession, user: User) -> str:
     """A new one-time password; the old one and every open session stop working."""
     password = one_time_password()
-    user.password_hash = _hasher.hash(password)
+    now = datetime.now().astimezone()
+    user.password_hash = await hash_password(password)
+    user.password_set_at = now
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
-    await db.execute(update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
-                     .values(ended_at=datetime.now().astimezone()))
+    await end_other_sessions(db, user, None, now)
     return password
 
 
-async def set_password(db: AsyncSession, user: User, password: str) -> None:
+async def end_other_sessions(db: AsyncSession, user: User, keep: StaffSession | None, now: datetime) -> None:
+    """End every open session of this member but `keep` (the one asking), e.g. after a password change."""
+    query = update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(StaffSession.id != keep.id)
+    await db.execute(query.values(ended_at=now))
+
+
+async def set_password(db: AsyncSession, user: User, password: str, now: datetime | None = None) -> None:
+    """Set a password of the member's own choosing, once it is long and not a common or guessable one."""
+    _check_new(password, user)
+    if await verify_password(user.password_hash, password):
+        raise UserError("Please choose a new password, not the one you were given.")
+    user.password_hash = await hash_password(password)
+    user.password_set_at = now or datetime.now().astimezone()
+    user.must_change_password = False
+
+
+def _check_new(password: str, user: User) -> None:
     if len(password) < MIN_PASSWORD:
         raise UserError(f"Please choose a password of at least {MIN_PASSWORD} characters.")
-    if _verify(user.password_hash, password):
-        raise UserError("Please choose a new password, not the one you were given.")
-    user.password_hash = _hasher.hash(password)
-    user.must_change_password = False
+    refuse_weak(password, user)
+
+
+def refuse_weak(password: str, user: User) -> None:
+    """Refuse a password on zxcvbn's lists of passwords from breaches and common words, or one it can guess.
+
+    zxcvbn's score 3 means "safely unguessable: moderate protection from an offline attack"; its
+    lists come from leaked password sets, so "password1234" and "aaaaaaaaaaaa" are refused.
+    """
+    found = zxcvbn(password[:100], user_inputs=[user.email, *user.email.split("@"), user.name])
+    if found["score"] < MIN_STRENGTH:
+        warning = found["feedback"]["warning"]
+        why = f"{warning} " if warning else ""
+        raise UserError(f"{why}Please choose a password that is harder to guess: a few uncommon words work well.")
+
+
+async def change_password(db: AsyncSession, user: User, session: StaffSession, current: str, new: str,
+                          now: datetime) -> None:
+    """The member's own change: the current password first, then the new one; their other sessions end."""
+    _check_new(new, user)  # what is wrong with the new password first: it is what they are thinking about
+    if not await verify_password(user.password_hash, current):
+        raise WrongCurrentPassword("Your current password is not right. Please type it again.")
+    await set_password(db, user, new, now)
+    await end_other_sessions(db, user, session, now)
+
+
+def one_time_expired(user: User, now: datetime, hours: int) -> bool:
+    """A one-time password stops working `hours` after it was set."""
+    set_at = user.password_set_at or user.created_at
+    return user.must_change_password and now - set_at > timedelta(hours=hours)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -178,7 +235,7 @@ async def count_attempt(db: AsyncSession, email: str, now: datetime) -> LoginAtt
 
 
 async def finish_login(db: AsyncSession, attempt: LoginAttempt, right: bool, password: str,
-                       now: datetime) -> LoginResult:
+                       now: datetime, one_time_hours: int) -> LoginResult:
     """Record a checked attempt: a right password on a usable account clears its count and signs in."""
     if attempt.user_id is None:
         return LoginResult(None, why="unknown")
@@ -188,6 +245,8 @@ async def finish_login(db: AsyncSession, attempt: LoginAttempt, right: bool, pas
     if attempt.locked or not attempt.usable or not right:
         why = "locked" if attempt.locked else "disabled" if not attempt.usable else ""
         return LoginResult(None, account=user.email, why=why)
+    if one_time_expired(user, now, one_time_hours):
+        return LoginResult(None, account=user.email, why="one-time password expired")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

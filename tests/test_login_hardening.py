@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from staff_support import PASSWORD, login, make_user
+from staff_support import PASSWORD, csrf_of, login, make_user
 
 from bot.settings import Settings
 from bot.web import create_app
@@ -29,10 +29,15 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
+def _browser(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """A browser of its own (its own cookies) at a given address."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+                             base_url="http://testserver")
+
+
 async def _attempt(app: FastAPI, email: str, password: str, address: str = "127.0.0.1") -> httpx.Response:
-    """One login from its own browser (its own cookies) at a given address."""
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    """One login from its own browser at a given address."""
+    async with _browser(app, address) as http:
         return await login(http, email, password)
 
 
@@ -122,3 +127,54 @@ async def test_no_staff_account_can_be_called_cli_so_the_command_lines_actor_can
     for name in ("cli", "CLI ", "cli@"):
         with pytest.raises(UserError):
             await make_user(sessions, name, "admin")
+
+
+async def _password_form(http: httpx.AsyncClient, current: str, new: str) -> httpx.Response:
+    page = await http.get("/staff/password")
+    return await http.post("/staff/password", data={"csrf": csrf_of(page.text), "current": current, "new": new,
+                                                    "again": new})
+
+
+async def test_changing_a_password_needs_the_current_one_and_ends_the_members_other_sessions(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_user(sessions, UNIT, "unit")
+    elsewhere, here = _browser(app), _browser(app)
+    async with elsewhere, here:
+        assert (await login(elsewhere, UNIT)).status_code == 303
+        assert (await login(here, UNIT)).status_code == 303
+        wrong = await _password_form(here, "not my password", "amber kettle orbit lantern")
+        assert wrong.status_code == 400 and "current password is not right" in wrong.text
+        assert (await elsewhere.get("/staff/queue")).status_code == 200  # nothing changed yet
+        done = await _password_form(here, PASSWORD, "amber kettle orbit lantern")
+        assert done.status_code == 303
+        assert (await here.get("/staff/queue")).status_code == 200
+        assert (await elsewhere.get("/staff/queue")).headers["location"] == "/staff/login"
+    assert (await _attempt(app, UNIT, "amber kettle orbit lantern")).status_code == 303
+
+
+@pytest.mark.parametrize("weak", ["aaaaaaaaaaaa", "password1234", "qwertyuiop123", "iloveyou12345"])
+async def test_common_and_easily_guessed_passwords_are_refused(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession], weak: str
+) -> None:
+    await make_user(sessions, UNIT, "unit")
+    async with _browser(app) as http:
+        await login(http, UNIT)
+        refused = await _password_form(http, PASSWORD, weak)
+    assert refused.status_code == 400 and "harder to guess" in refused.text
+    assert (await _attempt(app, UNIT, weak)).status_code == 401
+
+
+async def test_a_one_time_password_stops_working_after_a_day(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    assert settings.one_time_password_hours == 24
+    fresh = await make_user(sessions, "fresh@unit.example.org", "unit", password=None)
+    stale = await make_user(sessions, "stale@unit.example.org", "unit", password=None)
+    async with sessions() as db, db.begin():
+        user = await get_user(db, "stale@unit.example.org")
+        assert user is not None and user.password_set_at is not None
+        user.password_set_at -= timedelta(hours=25)
+    assert (await _attempt(app, "fresh@unit.example.org", fresh)).headers["location"] == "/staff/password"
+    expired = await _attempt(app, "stale@unit.example.org", stale)
+    assert expired.status_code == 401 and "ask an admin" in expired.text

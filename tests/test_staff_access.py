@@ -139,9 +139,11 @@ async def test_a_one_time_password_must_be_changed_before_anything_else(
     assert response.headers["location"] == "/staff/password"
     assert (await client.get("/staff/queue")).headers["location"] == "/staff/password"
     page = await client.get("/staff/password")
-    short = await client.post("/staff/password", data={"csrf": csrf_of(page.text), "new": "short", "again": "short"})
+    short = await client.post("/staff/password", data={"csrf": csrf_of(page.text), "current": one_time,
+                                                        "new": "short", "again": "short"})
     assert short.status_code == 400 and "at least 12" in short.text
-    done = await client.post("/staff/password", data={"csrf": csrf_of(page.text), "new": PASSWORD, "again": PASSWORD})
+    done = await client.post("/staff/password", data={"csrf": csrf_of(page.text), "current": one_time,
+                                                       "new": PASSWORD, "again": PASSWORD})
     assert done.status_code == 303
     assert (await client.get("/staff/queue")).status_code == 200
 

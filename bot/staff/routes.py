@@ -20,11 +20,12 @@ from store.audit import audit, audit_entries
 from store.queue import FLAGS, QueueFilter, is_overdue, list_queue
 from store.users import (
     UserError,
+    WrongCurrentPassword,
+    change_password,
     count_attempt,
     end_session,
     finish_login,
     list_users,
-    set_password,
     start_session,
     verify_password,
 )
@@ -83,7 +84,8 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
         attempt = await count_attempt(db, email, now())
     right = await verify_password(attempt.password_hash, form.get("password", ""))
     async with runtime.sessions() as db, db.begin():
-        result = await finish_login(db, attempt, right, form.get("password", ""), now())
+        result = await finish_login(db, attempt, right, form.get("password", ""), now(),
+                                    runtime.settings.one_time_password_hours)
         if result.user is None:
             await audit(db, result.account or UNKNOWN_ACCOUNT, "login_failed", now(), detail=result.why)
             return _login_error(request, runtime, LOGIN_FAILED, 401, email)
@@ -123,23 +125,23 @@ async def logout(db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Respo
 
 @router.get("/password")
 async def password_page(request: Request, staff: PasswordChangeStaff) -> HTMLResponse:
-    return render(request, "password.html", staff, error=None)
+    return render(request, "password.html", staff, error=None, error_field="new")
 
 
 @router.post("/password")
-async def change_password(request: Request, db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
-    error = None
+async def change_password_form(request: Request, db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
+    error, field = None, "new"
     if form.get("new", "") != form.get("again", ""):
         error = "The two new passwords are different."
     else:
         try:
-            await set_password(db, staff.user, form.get("new", ""))
+            await change_password(db, staff.user, staff.session, form.get("current", ""), form.get("new", ""), now())
         except UserError as exc:
-            error = str(exc)
+            error, field = str(exc), "current" if isinstance(exc, WrongCurrentPassword) else "new"
     if error is None:
         await audit(db, staff.name, "password_changed", now())
         return RedirectResponse("/staff", status_code=303)
-    return render(request, "password.html", staff, status_code=400, error=error)
+    return render(request, "password.html", staff, status_code=400, error=error, error_field=field)
 
 
 # --- the queue ---------------------------------------------------------------------------------
