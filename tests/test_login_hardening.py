@@ -13,8 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from staff_support import PASSWORD, csrf_of, login, make_user
+from support import TEST_KEY
 
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 from bot.web import create_app
 from store.models import AuditEntry
 from store.users import LOCK_AFTER, UserError, get_user
@@ -178,3 +179,36 @@ async def test_a_one_time_password_stops_working_after_a_day(
     assert (await _attempt(app, "fresh@unit.example.org", fresh)).headers["location"] == "/staff/password"
     expired = await _attempt(app, "stale@unit.example.org", stale)
     assert expired.status_code == 401 and "ask an admin" in expired.text
+
+
+async def test_https_deployments_send_strict_transport_security_and_plain_http_ones_do_not(
+    database_url: str,
+) -> None:
+    for base, expected in (("https://referrals.example.org", True), ("http://127.0.0.1:8000", False)):
+        settings = load_settings(database_url=database_url, data_key=TEST_KEY, public_base_url=base)
+        app = create_app(settings)
+        async with app.router.lifespan_context(app), _browser(app) as http:
+            page = await http.get("/staff/login")
+        assert ("max-age=31536000" in page.headers.get("strict-transport-security", "")) is expected
+
+
+async def test_a_forged_host_header_is_refused_before_it_can_shape_a_redirect(app: FastAPI) -> None:
+    async with _browser(app) as http:
+        forged = await http.get("/staff/", headers={"host": "evil.example.net"})
+        ours = await http.get("/staff/", headers={"host": "127.0.0.1:8000"})
+    assert forged.status_code == 400 and "evil" not in forged.headers.get("location", "")
+    assert ours.status_code in (303, 307) and "evil" not in ours.headers.get("location", "")
+
+
+async def test_a_huge_id_in_a_path_is_a_404_not_a_server_error(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_user(sessions, UNIT, "unit")
+    async with _browser(app) as http:
+        await login(http, UNIT)
+        page = await http.get("/staff/queue")
+        for number in ("99999999999999999999999", "2147483648", "0"):
+            response = await http.post(f"/staff/referrals/LGX-AAAAA/sessions/{number}/cancel",
+                                       data={"csrf": csrf_of(page.text)})
+            assert response.status_code == 404, number
+            assert "Traceback" not in response.text

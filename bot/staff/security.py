@@ -36,11 +36,16 @@ HEADERS = {
 }
 
 
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
 class SecurityHeaders:
     """Adds the security headers to every response; staff pages are also never cached."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        # Only when served over https: on plain http the header is ignored, and it would pin a dev host.
+        self.headers = [*HEADERS.items(), *([(b"strict-transport-security", HSTS)] if hsts else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +56,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in HEADERS]
-                headers += list(HEADERS.items())
+                headers += self.headers
                 if staff:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
