@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from anyio import CapacityLimiter, to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import or_, select, update
@@ -53,6 +53,9 @@ LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
+# A few argon2 checks at a time: each takes 64 MiB and several cores, so a burst of logins would
+# otherwise starve the event loop's own threads (the database driver's) and every other request.
+_ARGON2_LIMIT = CapacityLimiter(2)
 # Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
@@ -184,11 +187,11 @@ def _verify(hashed: str, password: str) -> bool:
 
 async def verify_password(hashed: str, password: str) -> bool:
     """argon2 in a worker thread: it takes a third of a second, which would stall every other request."""
-    return await asyncio.to_thread(_verify, hashed, password)
+    return await to_thread.run_sync(_verify, hashed, password, limiter=_ARGON2_LIMIT)
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await to_thread.run_sync(_hasher.hash, password, limiter=_ARGON2_LIMIT)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,6 +20,7 @@ from support import TEST_KEY
 
 from bot.settings import Settings, load_settings
 from bot.web import create_app
+from store import users
 from store.models import AuditEntry
 from store.users import LOCK_AFTER, UserError, get_user
 
@@ -212,3 +216,37 @@ async def test_a_huge_id_in_a_path_is_a_404_not_a_server_error(
                                        data={"csrf": csrf_of(page.text)})
             assert response.status_code == 404, number
             assert "Traceback" not in response.text
+
+
+class _ThreadNotingHasher(PasswordHasher):
+    """argon2 at the tests' cost, noting which thread each check and hash ran on."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.threads: list[int] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.threads.append(threading.get_ident())
+        return super().verify(hash, password)
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.threads.append(threading.get_ident())
+        return super().hash(password, salt=salt)
+
+
+async def test_argon2_runs_off_the_event_loop_for_logins_and_password_changes(
+    app: FastAPI, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the event loop, eight parallel checks at production's cost held /healthz and SMS webhooks for seconds.
+    noting = _ThreadNotingHasher()
+    monkeypatch.setattr(users, "_hasher", noting)
+    monkeypatch.setattr(users, "_DUMMY_HASH", noting.hash("not a real password, only for timing"))
+    await make_user(sessions, UNIT, "unit")
+    noting.threads.clear()
+    await asyncio.gather(*(_attempt(app, email, "wrong password", f"10.0.3.{n}")
+                           for n, email in enumerate([UNIT, "nobody@unit.example.org"] * 4)))
+    async with _browser(app) as http:
+        await login(http, UNIT)
+        assert (await _password_form(http, PASSWORD, "amber kettle orbit lantern")).status_code == 303
+    assert len(noting.threads) >= 12
+    assert threading.get_ident() not in noting.threads
