@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     smtp_from: str = ""
     staff_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=72)
+    one_time_password_hours: int = Field(default=24, ge=1, le=24 * 14)
     declined_retention_days: int = Field(default=365, ge=30)
     closed_retention_days: int = Field(default=365 * 2, ge=30)
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot import simulator, sms
 from bot import telegram as telegram_routes
@@ -86,6 +88,11 @@ async def _configure_telegram(channel: TelegramSender) -> None:
             await asyncio.sleep(min(30, 2**attempt))
 
 
+def trusted_hosts(settings: Settings) -> list[str]:
+    """The public URL's host, and the local names health checks and tests use."""
+    return sorted({urlsplit(settings.public_base_url).hostname or "localhost", "localhost", "127.0.0.1", "testserver"})
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for these settings; the database and keys are opened in the lifespan."""
     cookie_signer = CookieSigner(settings.session_key())
@@ -139,8 +146,11 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="referral-bot", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # Only our own names: a forged Host header would otherwise shape the URLs of redirects. Inside the
+    # body limit, so an oversized body is refused first whatever its Host.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts(settings))
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.public_base_url.startswith("https://"))
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -161,8 +171,14 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=403)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        """Which fields are wrong and why, never echoing what was sent (it may be personal, or not even text)."""
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        """Which fields are wrong and why, never echoing what was sent (it may be personal, or not even text).
+
+        A path that doesn't fit (an id too big for any row) names nothing there is: 404, as for a missing one.
+        """
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return staff_templates.TemplateResponse(
+                request, "staff/error.html", {"staff": None, "message": "There is no such page."}, status_code=404)
         problems = [{"field": ".".join(str(part) for part in error.get("loc", ())[1:]) or "body",
                      "problem": str(error.get("msg", "invalid"))} for error in exc.errors()]
         return JSONResponse({"error": "The request was not understood.", "problems": problems}, status_code=422)

@@ -154,6 +154,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the password was set: a one-time password expires a while after (None from before it was kept).
+    password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_chat_id: Mapped[str | None] = mapped_column(String(32))
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from anyio import CapacityLimiter, to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from zxcvbn import zxcvbn
 
 from store.models import StaffSession, User
 
@@ -17,28 +20,42 @@ __all__ = [
     "LOCK_AFTER",
     "LOCK_FOR",
     "MIN_PASSWORD",
+    "MIN_STRENGTH",
     "ROLES",
+    "LoginAttempt",
     "LoginResult",
     "UserError",
+    "WrongCurrentPassword",
     "caseworkers",
-    "check_login",
+    "change_password",
+    "count_attempt",
     "create_user",
+    "end_other_sessions",
     "end_session",
+    "finish_login",
     "get_user",
+    "hash_password",
     "list_users",
+    "one_time_expired",
     "one_time_password",
+    "refuse_weak",
     "reset_password",
     "session_user",
     "set_password",
     "start_session",
+    "verify_password",
 ]
 
 ROLES = ("unit", "caseworker", "admin")
 MIN_PASSWORD = 12
+MIN_STRENGTH = 3  # zxcvbn's score, 0-4
 LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
+# A few argon2 checks at a time: each takes 64 MiB and several cores, so a burst of logins would
+# otherwise starve the event loop's own threads (the database driver's) and every other request.
+_ARGON2_LIMIT = CapacityLimiter(2)
 # Checked against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
@@ -47,13 +64,20 @@ class UserError(Exception):
     """A request about accounts that can't be done; the message says why."""
 
 
+class WrongCurrentPassword(UserError):
+    """A password change whose current password was not right."""
+
+
 def one_time_password() -> str:
     return secrets.token_urlsafe(12)
 
 
 def _clean_email(email: str) -> str:
+    # An account's email is its audit actor, so needing a whole address (a name, "@", a domain with a dot)
+    # also keeps staff apart from the fixed actors "cli" and "unknown account".
     email = email.strip().lower()
-    if "@" not in email or " " in email or len(email) > 254:
+    local, _, domain = email.rpartition("@")
+    if not local or "." not in domain.strip(".") or " " in email or len(email) > 254:
         raise UserError(f"{email!r} is not an email address")
     return email
 
@@ -81,8 +105,8 @@ async def create_user(db: AsyncSession, email: str, role: str, name: str, now: d
         raise UserError(f"{email} already has an account")
     password = one_time_password()
     user = User(email=email, name=name.strip() or email.split("@")[0], role=role,
-                password_hash=_hasher.hash(password), must_change_password=True, disabled=False,
-                failed_logins=0, created_at=now)
+                password_hash=await hash_password(password), must_change_password=True, disabled=False,
+                failed_logins=0, created_at=now, password_set_at=now)
     db.add(user)
     await db.flush()
     return user, password
@@ -91,22 +115,67 @@ async def create_user(db: AsyncSession, email: str, role: str, name: str, now: d
 async def reset_password(db: AsyncSession, user: User) -> str:
     """A new one-time password; the old one and every open session stop working."""
     password = one_time_password()
-    user.password_hash = _hasher.hash(password)
+    now = datetime.now().astimezone()
+    user.password_hash = await hash_password(password)
+    user.password_set_at = now
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
-    await db.execute(update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
-                     .values(ended_at=datetime.now().astimezone()))
+    await end_other_sessions(db, user, None, now)
     return password
 
 
-async def set_password(db: AsyncSession, user: User, password: str) -> None:
+async def end_other_sessions(db: AsyncSession, user: User, keep: StaffSession | None, now: datetime) -> None:
+    """End every open session of this member but `keep` (the one asking), e.g. after a password change."""
+    query = update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(StaffSession.id != keep.id)
+    await db.execute(query.values(ended_at=now))
+
+
+async def set_password(db: AsyncSession, user: User, password: str, now: datetime | None = None) -> None:
+    """Set a password of the member's own choosing, once it is long and not a common or guessable one."""
+    _check_new(password, user)
+    if await verify_password(user.password_hash, password):
+        raise UserError("Please choose a new password, not the one you were given.")
+    user.password_hash = await hash_password(password)
+    user.password_set_at = now or datetime.now().astimezone()
+    user.must_change_password = False
+
+
+def _check_new(password: str, user: User) -> None:
     if len(password) < MIN_PASSWORD:
         raise UserError(f"Please choose a password of at least {MIN_PASSWORD} characters.")
-    if _verify(user.password_hash, password):
-        raise UserError("Please choose a new password, not the one you were given.")
-    user.password_hash = _hasher.hash(password)
-    user.must_change_password = False
+    refuse_weak(password, user)
+
+
+def refuse_weak(password: str, user: User) -> None:
+    """Refuse a password on zxcvbn's lists of passwords from breaches and common words, or one it can guess.
+
+    zxcvbn's score 3 means "safely unguessable: moderate protection from an offline attack"; its
+    lists come from leaked password sets, so "password1234" and "aaaaaaaaaaaa" are refused.
+    """
+    found = zxcvbn(password[:100], user_inputs=[user.email, *user.email.split("@"), user.name])
+    if found["score"] < MIN_STRENGTH:
+        warning = found["feedback"]["warning"]
+        why = f"{warning} " if warning else ""
+        raise UserError(f"{why}Please choose a password that is harder to guess: a few uncommon words work well.")
+
+
+async def change_password(db: AsyncSession, user: User, session: StaffSession, current: str, new: str,
+                          now: datetime) -> None:
+    """The member's own change: the current password first, then the new one; their other sessions end."""
+    _check_new(new, user)  # what is wrong with the new password first: it is what they are thinking about
+    if not await verify_password(user.password_hash, current):
+        raise WrongCurrentPassword("Your current password is not right. Please type it again.")
+    await set_password(db, user, new, now)
+    await end_other_sessions(db, user, session, now)
+
+
+def one_time_expired(user: User, now: datetime, hours: int) -> bool:
+    """A one-time password stops working `hours` after it was set."""
+    set_at = user.password_set_at or user.created_at
+    return user.must_change_password and now - set_at > timedelta(hours=hours)
 
 
 def _verify(hashed: str, password: str) -> bool:
@@ -116,35 +185,77 @@ def _verify(hashed: str, password: str) -> bool:
         return False
 
 
+async def verify_password(hashed: str, password: str) -> bool:
+    """argon2 in a worker thread: it takes a third of a second, which would stall every other request."""
+    return await to_thread.run_sync(_verify, hashed, password, limiter=_ARGON2_LIMIT)
+
+
+async def hash_password(password: str) -> str:
+    return await to_thread.run_sync(_hasher.hash, password, limiter=_ARGON2_LIMIT)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """An attempt counted against an account before its password is checked; None fields for an unknown email."""
+
+    user_id: int | None
+    password_hash: str
+    usable: bool  # False for a disabled or locked account: checked against the dummy hash, then refused
+    locked: bool
+
+
+@dataclass(frozen=True)
 class LoginResult:
-    """What a login attempt came to: the user, or why not (said the same way for unknown emails)."""
+    """What a login attempt came to: the user, or why not (which is for the audit log, never the answer)."""
 
-    def __init__(self, user: User | None, locked: bool = False) -> None:
-        self.user = user
-        self.locked = locked
+    user: User | None
+    account: str | None = None  # the account's email when there is one, for the audit log's actor
+    why: str = ""
 
 
-async def check_login(db: AsyncSession, email: str, password: str, now: datetime) -> LoginResult:
-    """Check a password, counting failures and locking the account for a while after too many."""
-    user = await get_user(db, email)
+async def count_attempt(db: AsyncSession, email: str, now: datetime) -> LoginAttempt:
+    """Count an attempt on the account before its password is checked, in one atomic UPDATE ... RETURNING.
+
+    Counting first, under the row's write lock, is what makes the limit hold for parallel guesses:
+    each attempt takes its number before any is checked, so at most LOCK_AFTER are checked per lock.
+    """
+    open_account = or_(User.locked_until.is_(None), User.locked_until <= now)
+    counted = (await db.execute(
+        update(User).where(User.email == email.strip().lower(), open_account)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.id, User.failed_logins, User.password_hash, User.disabled)
+        .execution_options(synchronize_session=False)
+    )).first()
+    if counted is None:
+        user = await get_user(db, email)
+        return LoginAttempt(user.id if user else None, _DUMMY_HASH, usable=False, locked=user is not None)
+    user_id, failures, password_hash, disabled = counted
+    if failures >= LOCK_AFTER:
+        # This attempt is still checked; the ones after it are refused until the lock ends.
+        await db.execute(update(User).where(User.id == user_id).values(locked_until=now + LOCK_FOR, failed_logins=0)
+                         .execution_options(synchronize_session=False))
+    return LoginAttempt(user_id, password_hash, usable=not disabled, locked=False)
+
+
+async def finish_login(db: AsyncSession, attempt: LoginAttempt, right: bool, password: str,
+                       now: datetime, one_time_hours: int) -> LoginResult:
+    """Record a checked attempt: a right password on a usable account clears its count and signs in."""
+    if attempt.user_id is None:
+        return LoginResult(None, why="unknown")
+    user = await db.get(User, attempt.user_id)
     if user is None:
-        _verify(_DUMMY_HASH, password)
-        return LoginResult(None)
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginResult(None, locked=True)
-    if user.disabled or not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= LOCK_AFTER:
-            user.locked_until = now + LOCK_FOR
-            user.failed_logins = 0
-            return LoginResult(None, locked=True)
-        return LoginResult(None)
+        return LoginResult(None, why="unknown")
+    if attempt.locked or not attempt.usable or not right:
+        why = "locked" if attempt.locked else "disabled" if not attempt.usable else ""
+        return LoginResult(None, account=user.email, why=why)
+    if one_time_expired(user, now, one_time_hours):
+        return LoginResult(None, account=user.email, why="one-time password expired")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    return LoginResult(user)
+        user.password_hash = await hash_password(password)
+    return LoginResult(user, account=user.email)
 
 
 def _token_hash(token: str) -> str:

@@ -15,7 +15,7 @@ every staff page but the login names one.
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import RuntimeDep
@@ -33,6 +33,7 @@ __all__ = [
     "PasswordChangeGuard",
     "PasswordChangeStaff",
     "RoleGuard",
+    "RowId",
     "SignedInStaff",
     "StaffDep",
     "UnitStaff",
@@ -118,3 +119,7 @@ async def get_checked_form(request: Request, staff: SignedInStaff) -> dict[str, 
 
 # Declare it after the route's staff dependency: who is asking is settled (login, password, role) before the form.
 CheckedForm = Annotated[dict[str, str], Depends(get_checked_form)]
+
+
+# A row id in a path: bounded to the database's integer, so a huge one is a 404, not an overflow in the driver.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

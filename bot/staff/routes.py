@@ -20,7 +20,17 @@ from flows.boroughs import BOROUGHS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status
 from store.audit import audit, audit_entries
 from store.queue import FLAGS, QueueFilter, is_overdue, is_test, list_queue
-from store.users import UserError, check_login, end_session, list_users, set_password, start_session
+from store.users import (
+    UserError,
+    WrongCurrentPassword,
+    change_password,
+    count_attempt,
+    end_session,
+    finish_login,
+    list_users,
+    start_session,
+    verify_password,
+)
 
 __all__ = ["router", "templates"]
 
@@ -51,27 +61,37 @@ async def login_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     return response
 
 
+# One answer for every failure, so it tells an attacker nothing about which accounts exist or are
+# locked, while still telling a locked-out member of staff what to do.
+LOGIN_FAILED = ("That email and password don't match an account, or the account is locked for 15 minutes after "
+                "repeated attempts: ask an admin if you need in sooner.")
+# The audit log's actor for an email that has no account: never the typed text, which may be a password.
+UNKNOWN_ACCOUNT = "unknown account"
+
+
 @router.post("/login")
 async def login(request: Request, runtime: RuntimeDep) -> Response:
     form = await _form(request)
     email = form.get("email", "").strip().lower()
     address = request.client.host if request.client else "unknown"
-    throttle = runtime.login_throttle
     if not same_token(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
         return _login_error(request, runtime, "This form had expired. Please try again.", 403, email)
-    if throttle.blocked(address):
+    place = runtime.login_throttle.reserve(address)
+    if place is None:
         return _login_error(request, runtime, "Too many failed attempts from here. Please wait a few minutes.", 429,
                             email)
-    # Its own transaction rather than Db: an expired form or a throttled address is refused before the database.
+    # Three steps rather than Db's one transaction: count the attempt, check the password with no
+    # transaction open (argon2 takes a third of a second), then record what came of it.
     async with runtime.sessions() as db, db.begin():
-        result = await check_login(db, email, form.get("password", ""), now())
+        attempt = await count_attempt(db, email, now())
+    right = await verify_password(attempt.password_hash, form.get("password", ""))
+    async with runtime.sessions() as db, db.begin():
+        result = await finish_login(db, attempt, right, form.get("password", ""), now(),
+                                    runtime.settings.one_time_password_hours)
         if result.user is None:
-            throttle.failed(address)
-            await audit(db, email[:254] or "unknown", "login_failed", now(), detail="locked" if result.locked else "")
-            if result.locked:
-                return _login_error(request, runtime, "This account is locked for 15 minutes after repeated failed "
-                                    "attempts. Ask an admin if you need in sooner.", 423, email)
-            return _login_error(request, runtime, "That email and password don't match an account.", 401, email)
+            await audit(db, result.account or UNKNOWN_ACCOUNT, "login_failed", now(), detail=result.why)
+            return _login_error(request, runtime, LOGIN_FAILED, 401, email)
+        runtime.login_throttle.succeeded(address, place)
         token, _ = await start_session(db, result.user, now())
         await audit(db, result.user.email, "login", now())
         target = "/staff/password" if result.user.must_change_password else "/staff"
@@ -107,23 +127,23 @@ async def logout(db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Respo
 
 @router.get("/password")
 async def password_page(request: Request, staff: PasswordChangeStaff) -> HTMLResponse:
-    return render(request, "password.html", staff, error=None)
+    return render(request, "password.html", staff, error=None, error_field="new")
 
 
 @router.post("/password")
-async def change_password(request: Request, db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
-    error = None
+async def change_password_form(request: Request, db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
+    error, field = None, "new"
     if form.get("new", "") != form.get("again", ""):
         error = "The two new passwords are different."
     else:
         try:
-            await set_password(db, staff.user, form.get("new", ""))
+            await change_password(db, staff.user, staff.session, form.get("current", ""), form.get("new", ""), now())
         except UserError as exc:
-            error = str(exc)
+            error, field = str(exc), "current" if isinstance(exc, WrongCurrentPassword) else "new"
     if error is None:
         await audit(db, staff.name, "password_changed", now())
         return RedirectResponse("/staff", status_code=303)
-    return render(request, "password.html", staff, status_code=400, error=error)
+    return render(request, "password.html", staff, status_code=400, error=error, error_field=field)
 
 
 # --- the queue ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -35,11 +36,16 @@ HEADERS = {
 }
 
 
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
 class SecurityHeaders:
     """Adds the security headers to every response; staff pages are also never cached."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        # Only when served over https: on plain http the header is ignored, and it would pin a dev host.
+        self.headers = [*HEADERS.items(), *([(b"strict-transport-security", HSTS)] if hsts else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,7 +56,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in HEADERS]
-                headers += list(HEADERS.items())
+                headers += self.headers
                 if staff:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -86,19 +92,30 @@ class CookieSigner:
 
 
 class LoginThrottle:
-    """Slows down guessing from one address, on top of the per-account lockout."""
+    """Slows down guessing from one address, on top of the per-account lockout.
+
+    An attempt takes its place in the count before its password is checked, and gives it back if
+    it succeeds: checking and recording in one step (no await between) is what stops parallel
+    guesses from all slipping in under the limit.
+    """
 
     def __init__(self, limit: int = 20, window_seconds: float = 600) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._attempts: dict[str, deque[float]] = defaultdict(deque)
 
-    def blocked(self, address: str) -> bool:
-        failures = self._failures[address]
-        cutoff = time.monotonic() - self.window
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        return len(failures) >= self.limit
+    def reserve(self, address: str) -> float | None:
+        """A place for one attempt from this address (its time, to give back), or None when over the limit."""
+        attempts = self._attempts[address]
+        now = time.monotonic()
+        while attempts and attempts[0] < now - self.window:
+            attempts.popleft()
+        if len(attempts) >= self.limit:
+            return None
+        attempts.append(now)
+        return now
 
-    def failed(self, address: str) -> None:
-        self._failures[address].append(time.monotonic())
+    def succeeded(self, address: str, place: float) -> None:
+        """A right password doesn't count against its address."""
+        with contextlib.suppress(ValueError):
+            self._attempts[address].remove(place)

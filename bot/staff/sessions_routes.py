@@ -13,7 +13,7 @@ from bot.actions import Actor
 from bot.runtime import Runtime, RuntimeDep
 from bot.sessions import add_session, cancel_session, move_session, send_first_contact, set_reminders
 from bot.staff.auth import Staff
-from bot.staff.deps import AnyStaff, CheckedForm, Db
+from bot.staff.deps import AnyStaff, CheckedForm, Db, RowId
 from bot.staff.pages import commit_and_kick, now, show_referral, viewable
 from flows.process import Refused
 from store.appointments import add_place, mark_notices_seen
@@ -62,7 +62,7 @@ async def book_session(request: Request, reference: str, db: Db, staff: AnyStaff
 
 
 @router.post("/sessions/{session_id}/move")
-async def move(request: Request, reference: str, session_id: int, db: Db, staff: AnyStaff, form: CheckedForm,
+async def move(request: Request, reference: str, session_id: RowId, db: Db, staff: AnyStaff, form: CheckedForm,
                runtime: RuntimeDep) -> Response:
     async def work(referral: Referral, actor: Actor) -> None:
         try:
@@ -76,7 +76,7 @@ async def move(request: Request, reference: str, session_id: int, db: Db, staff:
 
 
 @router.post("/sessions/{session_id}/cancel")
-async def cancel(request: Request, reference: str, session_id: int, db: Db, staff: AnyStaff, form: CheckedForm,
+async def cancel(request: Request, reference: str, session_id: RowId, db: Db, staff: AnyStaff, form: CheckedForm,
                  runtime: RuntimeDep) -> Response:
     async def work(referral: Referral, actor: Actor) -> None:
         await cancel_session(db, runtime.settings, session_id, actor, now(), staff.user.id)
