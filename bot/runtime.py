@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
 from bot.email_sender import EmailSender
+from bot.limits import SlidingWindow
 from bot.settings import Settings
-from bot.simulator_limits import SlidingWindow
 from bot.sms_sender import SmsSender
 from bot.staff.security import CookieSigner, LoginThrottle
 from flows.channels import Channel

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.limits import SlidingWindow
 
 __all__ = [
     "LOGIN_COOKIE",
@@ -95,27 +94,18 @@ class LoginThrottle:
     """Slows down guessing from one address, on top of the per-account lockout.
 
     An attempt takes its place in the count before its password is checked, and gives it back if
-    it succeeds: checking and recording in one step (no await between) is what stops parallel
-    guesses from all slipping in under the limit.
+    it succeeds: checking and recording in one step is what stops parallel guesses from all
+    slipping in under the limit.
     """
 
     def __init__(self, limit: int = 20, window_seconds: float = 600) -> None:
         self.limit = limit
-        self.window = window_seconds
-        self._attempts: dict[str, deque[float]] = defaultdict(deque)
+        self._window = SlidingWindow(window_seconds)
 
     def reserve(self, address: str) -> float | None:
         """A place for one attempt from this address (its time, to give back), or None when over the limit."""
-        attempts = self._attempts[address]
-        now = time.monotonic()
-        while attempts and attempts[0] < now - self.window:
-            attempts.popleft()
-        if len(attempts) >= self.limit:
-            return None
-        attempts.append(now)
-        return now
+        return self._window.take(address, self.limit)
 
     def succeeded(self, address: str, place: float) -> None:
         """A right password doesn't count against its address."""
-        with contextlib.suppress(ValueError):
-            self._attempts[address].remove(place)
+        self._window.give_back(address, place)
