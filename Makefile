@@ -33,8 +33,11 @@ test: $(STAMP)
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(MAKE) --no-print-directory test-suite; \
 	else bash .ci/with-postgres $(MAKE) --no-print-directory test-suite; fi
 
+# One worker process per core (pytest-xdist); PYTEST_WORKERS=0 runs in this process, for debugging.
+PYTEST_WORKERS ?= auto
+
 test-suite: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Lint and types: ruff (rules in pyproject.toml) and mypy --strict on bot/, flows/ and store/.
 lint: $(STAMP)

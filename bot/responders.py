@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import REFERRER, act, notify_unit_of_alert, notify_unit_of_referral
 from bot.settings import Settings
-from bot.simulator_addresses import simulated_young_person
 from bot.young_people import answer_young_person
 from flows.dialog import FINISHED as FINISHED_STATES
 from flows.dialog import command_of, step
@@ -35,6 +34,7 @@ from flows.model import Context, Draft, Reply, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Refused
 from flows.questions import age_of
+from flows.simulator_addresses import simulated_young_person
 from store.alerts import alerted_since, link_alerts, raise_alert
 from store.appointments import referral_for_young_person
 from store.audit import audit

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.actions import Actor
 from bot.settings import Settings
-from bot.simulator_addresses import simulated_young_person_sender
 from flows.channels import Channel
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.process import Refused, Role, Status
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
+from flows.simulator_addresses import simulated_young_person_sender
 from flows.statuses import AppointmentStatus
 from store.appointments import appointments_for, cancel_pending_reminders, get_appointment
 from store.audit import audit

@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 from bot.core import Inbound, handle
 from bot.delivery import Accepted, Result
 from bot.runtime import RuntimeDep
-from bot.simulator_addresses import SimulatorRole, simulator_sender
 from flows.channels import Channel
+from flows.simulator_addresses import SimulatorRole, simulator_sender
 from flows.statuses import OutboundStatus
 from store.contacts import find_contact
 from store.outbox import Claimed, delivered_to

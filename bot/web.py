@@ -70,8 +70,9 @@ async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings:
                                                  closed_days=settings.closed_retention_days)
                 last_purge = time.monotonic()
                 if counts.total:
-                    log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d", counts.conversations,
-                             counts.messages, counts.declined, counts.closed, counts.outbound)
+                    log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d contacts=%d",
+                             counts.conversations, counts.messages, counts.declined, counts.closed, counts.outbound,
+                             counts.contacts)
         except Exception:
             log.exception("maintenance failed")
         await asyncio.sleep(RECOVER_EVERY_SECONDS)

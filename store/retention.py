@@ -8,6 +8,8 @@
 | declined referrals + history   | `declined_days` after the decision         |
 | closed referrals + history     | `closed_days` after closing                |
 | finished outbound messages     | `closed_days` after their last change      |
+| contacts (address, opt-outs)   | until no message, conversation, referral   |
+|                                | or staff account needs the address         |
 | screen-outs                    | always (reason and day only, no one named) |
 | audit log                      | always (the database refuses deletes)      |
 """
@@ -17,16 +19,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from flows.channels import PHONE_CHANNELS, Channel
 from flows.process import Status
+from flows.simulator_addresses import simulated_young_person
 from flows.statuses import OutboundStatus
 from store.audit import audit
+from store.conversations import sender_hashes
 from store.db import rows_affected
-from store.models import OutboundMessage, Referral, SafeguardingAlert
+from store.models import Contact, Conversation, OutboundMessage, Referral, SafeguardingAlert, User
 from store.purge import purge_drafts
+from store.referrals import young_person_hashes
 
 __all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired"]
 
@@ -46,10 +52,12 @@ class RetentionCounts:
     closed: int
     outbound: int
     alerts: int = 0
+    contacts: int = 0
 
     @property
     def total(self) -> int:
-        return self.conversations + self.messages + self.declined + self.closed + self.outbound + self.alerts
+        return (self.conversations + self.messages + self.declined + self.closed + self.outbound + self.alerts
+                + self.contacts)
 
 
 def _older(column: InstrumentedAttribute[datetime | None], fallback: InstrumentedAttribute[datetime],
@@ -89,6 +97,51 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
         .where(OutboundMessage.status.in_(FINISHED_OUTBOUND),
                OutboundMessage.updated_at < now - timedelta(days=closed_days))
         .execution_options(synchronize_session=False))
+    contacts = await purge_unneeded_contacts(db, now - timedelta(hours=draft_ttl_hours))
     return RetentionCounts(conversations=drafts.conversations, messages=drafts.messages,
                            declined=deleted[Status.DECLINED.value], closed=deleted[Status.CLOSED.value],
-                           outbound=rows_affected(outbound), alerts=drafts.alerts)
+                           outbound=rows_affected(outbound), alerts=drafts.alerts, contacts=contacts)
+
+
+async def purge_unneeded_contacts(db: AsyncSession, idle_since: datetime) -> int:
+    """Delete contacts (an encrypted address and its opt-out history) that nothing needs any more.
+
+    A contact is needed while an outbound message to it is kept, a conversation or a referral came
+    from its address, a referral gives it as the young person's mobile, or it is a staff member's
+    address. It goes with the last of those, once it has been unchanged since `idle_since` (so a
+    contact made a moment ago, before what needs it is written, stays). Contacts are matched to
+    conversations and referrals by keyed hashes, so each idle one is decrypted here, in batches.
+    """
+    staff = {address for row in (await db.execute(select(User.email, User.telegram_chat_id))).all()
+             for address in row if address}
+    idle = (select(Contact)
+            .where(Contact.changed_at < idle_since, ~exists().where(OutboundMessage.contact_id == Contact.id))
+            .order_by(Contact.id).limit(_CHUNK))
+    deleted, after = 0, 0
+    while batch := (await db.scalars(idle.where(Contact.id > after))).all():
+        after = batch[-1].id
+        unneeded = [contact.id for contact in batch if contact.address not in staff and not await _needed(db, contact)]
+        if unneeded:
+            await db.execute(delete(Contact).where(Contact.id.in_(unneeded))
+                             .execution_options(synchronize_session=False))
+            deleted += len(unneeded)
+    return deleted
+
+
+async def _needed(db: AsyncSession, contact: Contact) -> bool:
+    """Whether a conversation or referral still refers to the contact's address."""
+    senders = sender_hashes(contact.channel, contact.address)
+    uses = [exists().where(Conversation.sender_hash.in_(senders)), exists().where(Referral.origin_hash.in_(senders))]
+    number = _young_person_number(contact.channel, contact.address)
+    if number is not None:
+        uses.append(exists().where(Referral.yp_phone_hash.in_(young_person_hashes(number))))
+    return bool(await db.scalar(select(or_(*uses))))
+
+
+def _young_person_number(channel: Channel, address: str) -> str | None:
+    """The mobile number a contact could be a young person's by: texts to young people go by SMS (or the simulator)."""
+    if channel in PHONE_CHANNELS:
+        return address
+    if channel == Channel.SIMULATOR:
+        return simulated_young_person(address)
+    return None

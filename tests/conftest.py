@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from browser_support import CHROMIUM, CHROMIUM_ARGS
 from channels_support import LiveApp, channel_settings, serve_live
 from playwright.async_api import Browser, async_playwright
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from support import TEST_KEY, free_port
 
@@ -26,7 +26,6 @@ from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade_to_head
 from store.models import Base
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 SQLITE_ONLY = os.environ.get("REFERRAL_BOT_TEST_SQLITE_ONLY") == "1"
 
 
@@ -37,6 +36,39 @@ def pytest_configure(config: pytest.Config) -> None:
             "TEST_POSTGRES_URL is not set: run `make test` (it starts a throwaway PostgreSQL), "
             "or set REFERRAL_BOT_TEST_SQLITE_ONLY=1 for a quick SQLite-only run"
         )
+
+
+def _worker_postgres_url() -> str:
+    """This process's own PostgreSQL database.
+
+    Under pytest-xdist each worker process empties and migrates its database around every test, so
+    workers sharing one database would wipe each other's data: each gets `<name>_gw0`, `<name>_gw1`...
+    in the same throwaway cluster (created on first use). A plain run uses the database as given.
+    """
+    url = os.environ.get("TEST_POSTGRES_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _worker_postgres_url()
+
+
+async def _create_worker_database(url: str) -> None:
+    """Create the worker's database if this cluster doesn't have it yet (CREATE DATABASE can't run in a transaction)."""
+    parsed = make_url(url)
+    engine = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False), pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            found = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                            {"name": parsed.database})
+            if not found:
+                await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await engine.dispose()
 
 
 SETTING_NAMES = frozenset(name.upper() for name in Settings.model_fields)
@@ -90,6 +122,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite+aiosqlite:///{path}"
         return
     if not _migrated_postgres:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            asyncio.run(_create_worker_database(POSTGRES_URL))
         asyncio.run(_reset_postgres(POSTGRES_URL, drop=True))
         upgrade_to_head(POSTGRES_URL)
         _migrated_postgres = True

@@ -6,15 +6,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from support import SCREENED_OUT, WHOLE_REFERRAL, chat
 
 from bot.settings import Settings
+from flows.channels import Channel
+from flows.simulator_addresses import simulated_young_person_sender, simulator_sender
 from store.audit import audit
-from store.models import AuditEntry, Conversation, OutboundMessage, Referral, ReferralEvent, ScreenOut
+from store.contacts import contact_for, set_opted_out
+from store.models import (
+    AuditEntry,
+    Contact,
+    ContactEvent,
+    Conversation,
+    OutboundMessage,
+    Referral,
+    ReferralEvent,
+    ScreenOut,
+)
 from store.outbox import enqueue
 from store.retention import RetentionCounts, purge_expired
+from store.users import create_user
 
 DAY = timedelta(days=1)
 
@@ -153,3 +166,48 @@ async def test_nothing_is_deleted_when_nothing_has_expired(
     counts = await _purge(sessions, settings, datetime.now(UTC))
     assert counts == RetentionCounts(conversations=0, messages=0, declined=0, closed=0, outbound=0)
     assert await _references(sessions) == {reference}
+
+
+async def test_contacts_go_with_the_last_message_conversation_or_referral_that_needs_them(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    now = datetime.now(UTC)
+    reference = await _reference(client, "referrer-1")
+    young_person = simulated_young_person_sender("+447700900456")  # the referral's young person, in the simulator
+    long_ago = now - 30 * DAY
+    async with sessions() as db, db.begin():
+        await create_user(db, "caseworker@example.org", "caseworker", "Casey", now)
+        made = {}
+        for name, channel, address in (
+            ("stranger", Channel.SMS, "+447700900001"),
+            ("opted_out_stranger", Channel.SMS, "+447700900002"),
+            ("referrer", Channel.SIMULATOR, simulator_sender("referrer", "referrer-1")),
+            ("young_person", Channel.SIMULATOR, young_person),
+            ("staff", Channel.EMAIL, "caseworker@example.org"),
+            ("with_message", Channel.SMS, "+447700900003"),
+        ):
+            made[name] = (await contact_for(db, channel, address, long_ago)).id
+        opted_out = await db.get(Contact, made["opted_out_stranger"])
+        assert opted_out is not None
+        await set_opted_out(db, opted_out, True, long_ago)
+        made["recent_stranger"] = (await contact_for(db, Channel.SMS, "+447700900004", now)).id
+        assert await enqueue(db, channel=Channel.SMS, to="+447700900003", body="Hello", purpose="test", now=long_ago)
+
+    counts = await _purge(sessions, settings, now)
+
+    assert counts.contacts == 2
+    assert await _contact_ids(sessions) == set(made.values()) - {made["stranger"], made["opted_out_stranger"]}
+    async with sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(ContactEvent)) == 0  # the opt-out history went too
+
+    # Once the referral and the chat it came from are gone, so are the referrer's and the young person's contacts.
+    async with sessions() as db, db.begin():
+        await db.execute(delete(Referral).where(Referral.reference == reference))
+        await db.execute(delete(Conversation))
+    assert (await _purge(sessions, settings, now)).contacts == 2
+    assert await _contact_ids(sessions) == {made["staff"], made["with_message"], made["recent_stranger"]}
+
+
+async def _contact_ids(sessions: async_sessionmaker[AsyncSession]) -> set[int]:
+    async with sessions() as db:
+        return set((await db.execute(select(Contact.id))).scalars())

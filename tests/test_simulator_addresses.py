@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.simulator_addresses import simulated_young_person, simulated_young_person_sender, simulator_sender
+from flows.simulator_addresses import simulated_young_person, simulated_young_person_sender, simulator_sender
 
 
 def test_a_young_persons_number_comes_back_from_the_simulator_session_that_plays_them() -> None:

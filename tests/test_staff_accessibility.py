@@ -30,8 +30,13 @@ WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WIDTHS = ((1366, 900), (390, 844))
 PAGES = ARTIFACTS / "pages"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-                                reason="chromium is not installed (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                       reason="chromium is not installed (.ci/run installs it)"),
+    # The pages are the same whichever database is underneath (the page tests run on both), and this
+    # walk is the suite's slowest test: once is enough.
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 
 class Checks:

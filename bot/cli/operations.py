@@ -121,3 +121,4 @@ def purge() -> None:
     typer.echo(f"Purged {counts.conversations} draft conversations and {counts.messages} message records.")
     typer.echo(f"Purged {counts.declined} declined and {counts.closed} closed referrals past their retention, "
                f"and {counts.outbound} old outbound message records.")
+    typer.echo(f"Purged {counts.contacts} contacts no conversation, referral or message needs any more.")
