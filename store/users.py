@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from anyio import CapacityLimiter, to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from zxcvbn import zxcvbn
 
@@ -160,8 +160,10 @@ async def disable_user(db: AsyncSession, user: User, by: User | None, now: datet
     if by is not None and by.id == user.id:
         raise UserError("You cannot disable your own account: ask another admin.")
     if user.role == "admin" and not user.disabled:
-        others = await db.scalar(select(func.count()).select_from(User).where(
-            User.role == "admin", User.disabled.is_(False), User.id != user.id))
+        # The other admins' rows locked (on PostgreSQL) while counting, so two admins disabling each
+        # other at once cannot both pass: the second counts again once the first has committed.
+        others = (await db.execute(select(User.id).where(
+            User.role == "admin", User.disabled.is_(False), User.id != user.id).with_for_update())).all()
         if not others:
             raise UserError(f"{user.email} is the last admin: make another admin before disabling this one.")
     user.disabled = True

@@ -242,6 +242,7 @@ async def test_every_change_needs_the_sessions_csrf_token(
     assert (await client.post("/staff/users/new", data={"email": "x@unit.example.org", "role": "admin"})
             ).status_code == 403
     assert (await _user(sessions, "una@unit.example.org")).disabled is False
+    assert (await client.get("/staff/users?done=disabled&user=x²")).status_code == 200
     assert (await client.post("/staff/users/999999/disable",
                               data={"csrf": csrf_of((await client.get("/staff/users")).text)})).status_code == 404
 

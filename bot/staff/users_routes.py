@@ -51,8 +51,10 @@ async def _users_page(request: Request, db: AsyncSession, staff: Staff, *, statu
 
 @router.get("")
 async def users_page(request: Request, db: Db, staff: AdminStaff, done: str | None = None,
-                     user: int | None = None) -> HTMLResponse:
-    changed = await user_by_id(db, user) if user and 0 < user < 2**31 else None
+                     user: str | None = None) -> HTMLResponse:
+    # `done` and `user` come from the redirect after a change, for the banner; anything else is ignored.
+    user_id = int(user) if user and user.isascii() and user.isdigit() and len(user) < 10 else 0
+    changed = await user_by_id(db, user_id) if user_id else None
     return await _users_page(request, db, staff, done=done, changed=changed)
 
 
