@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,9 +70,10 @@ def _one_time_password(html: str) -> str:
 
 
 async def test_an_admin_creates_an_account_whose_one_time_password_is_shown_once_and_works(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
 ) -> None:
     csrf = await _as_admin(client, sessions)
+    caplog.set_level(logging.DEBUG)
     assert (await client.get("/staff/users/new")).status_code == 200
     made = await client.post("/staff/users/new", data={"csrf": csrf, "email": " Sam@Unit.example.org ",
                                                        "name": "Sam Smith", "role": "caseworker"})
@@ -86,10 +88,11 @@ async def test_an_admin_creates_an_account_whose_one_time_password_is_shown_once
     async with sessions() as db:
         details = (await db.execute(select(AuditEntry.detail))).scalars().all()
     assert not any(password in detail for detail in details)
-    # It works once, for choosing their own.
+    # It logs them in, to choose their own.
     async with another_browser(client) as sam:
         first = await login(sam, "sam@unit.example.org", password)
         assert first.status_code == 303 and first.headers["location"] == "/staff/password"
+    assert password not in caplog.text  # nor in the logs
 
 
 async def test_the_new_account_form_says_beside_each_field_what_is_wrong_and_keeps_what_was_typed(
