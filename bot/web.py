@@ -28,9 +28,11 @@ from bot.recovery import recover_pending
 from bot.runtime import Runtime, RuntimeDep, provider_senders
 from bot.settings import Settings
 from bot.staff import alerts_routes as staff_alerts
+from bot.staff import audit_routes as staff_audit
 from bot.staff import routes as staff_routes
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
+from bot.staff import users_routes as staff_users
 from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
 from bot.staff.pages import templates as staff_templates
 from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
@@ -205,6 +207,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_stats.router)
     app.include_router(staff_sessions.router)
     app.include_router(staff_alerts.router)
+    app.include_router(staff_audit.router)
+    app.include_router(staff_users.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

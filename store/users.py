@@ -26,15 +26,19 @@ __all__ = [
     "LoginResult",
     "UserError",
     "WrongCurrentPassword",
+    "account_problems",
     "caseworkers",
     "change_password",
     "count_attempt",
     "create_user",
+    "disable_user",
+    "enable_user",
     "end_other_sessions",
     "end_session",
     "finish_login",
     "get_user",
     "hash_password",
+    "is_locked",
     "list_users",
     "one_time_expired",
     "one_time_password",
@@ -43,6 +47,8 @@ __all__ = [
     "session_user",
     "set_password",
     "start_session",
+    "unlock_user",
+    "user_by_id",
     "verify_password",
 ]
 
@@ -61,7 +67,11 @@ _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
 
 class UserError(Exception):
-    """A request about accounts that can't be done; the message says why."""
+    """A request about accounts that can't be done; the message says why, and `field` which form field it is about."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class WrongCurrentPassword(UserError):
@@ -78,12 +88,16 @@ def _clean_email(email: str) -> str:
     email = email.strip().lower()
     local, _, domain = email.rpartition("@")
     if not local or "." not in domain.strip(".") or " " in email or len(email) > 254:
-        raise UserError(f"{email!r} is not an email address")
+        raise UserError("Enter an email address in the correct format, like name@example.org", "email")
     return email
 
 
 async def get_user(db: AsyncSession, email: str) -> User | None:
     return (await db.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+
+
+async def user_by_id(db: AsyncSession, user_id: int) -> User | None:
+    return await db.get(User, user_id)
 
 
 async def list_users(db: AsyncSession) -> list[User]:
@@ -96,13 +110,26 @@ async def caseworkers(db: AsyncSession) -> list[User]:
     return list(found.scalars())
 
 
+async def account_problems(db: AsyncSession, email: str, role: str) -> dict[str, str]:
+    """What is wrong with a new account's email and role, by field: every problem at once, for a form."""
+    problems: dict[str, str] = {}
+    try:
+        email = _clean_email(email)
+        if await get_user(db, email) is not None:
+            problems["email"] = f"{email} already has an account"
+    except UserError as exc:
+        problems["email"] = str(exc)
+    if role not in ROLES:
+        problems["role"] = f"Choose a role: one of {', '.join(ROLES)}"
+    return problems
+
+
 async def create_user(db: AsyncSession, email: str, role: str, name: str, now: datetime) -> tuple[User, str]:
     """A new account with a one-time password that must be changed at first login."""
+    if problems := await account_problems(db, email, role):
+        field, message = next(iter(problems.items()))
+        raise UserError(message, field)
     email = _clean_email(email)
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
-    if await get_user(db, email) is not None:
-        raise UserError(f"{email} already has an account")
     password = one_time_password()
     user = User(email=email, name=name.strip() or email.split("@")[0], role=role,
                 password_hash=await hash_password(password), must_change_password=True, disabled=False,
@@ -112,10 +139,9 @@ async def create_user(db: AsyncSession, email: str, role: str, name: str, now: d
     return user, password
 
 
-async def reset_password(db: AsyncSession, user: User) -> str:
-    """A new one-time password; the old one and every open session stop working."""
+async def reset_password(db: AsyncSession, user: User, now: datetime) -> str:
+    """A new one-time password; the old one and every open session stop working, and any lock ends."""
     password = one_time_password()
-    now = datetime.now().astimezone()
     user.password_hash = await hash_password(password)
     user.password_set_at = now
     user.must_change_password = True
@@ -123,6 +149,40 @@ async def reset_password(db: AsyncSession, user: User) -> str:
     user.locked_until = None
     await end_other_sessions(db, user, None, now)
     return password
+
+
+async def disable_user(db: AsyncSession, user: User, by: User | None, now: datetime) -> None:
+    """Stop an account logging in, ending its open sessions (so re-enabling it does not bring them back).
+
+    `by` is the admin asking (None from the command line): nobody disables themselves, and the last
+    admin who can log in stays, or nobody could manage accounts in the browser again.
+    """
+    if by is not None and by.id == user.id:
+        raise UserError("You cannot disable your own account: ask another admin.")
+    if user.role == "admin" and not user.disabled:
+        # The other admins' rows locked (on PostgreSQL) while counting, so two admins disabling each
+        # other at once cannot both pass: the second counts again once the first has committed.
+        others = (await db.execute(select(User.id).where(
+            User.role == "admin", User.disabled.is_(False), User.id != user.id).with_for_update())).all()
+        if not others:
+            raise UserError(f"{user.email} is the last admin: make another admin before disabling this one.")
+    user.disabled = True
+    await end_other_sessions(db, user, None, now)
+
+
+async def enable_user(db: AsyncSession, user: User) -> None:
+    """Let a disabled account log in again, with the password it had."""
+    user.disabled = False
+
+
+async def unlock_user(db: AsyncSession, user: User) -> None:
+    """End a lock after repeated wrong passwords, and start the count again."""
+    user.locked_until = None
+    user.failed_logins = 0
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
 
 
 async def end_other_sessions(db: AsyncSession, user: User, keep: StaffSession | None, now: datetime) -> None:

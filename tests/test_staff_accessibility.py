@@ -22,7 +22,7 @@ from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import update
 from staff_support import PASSWORD, make_user
 
-from store.models import Referral
+from store.models import Referral, User
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 AXE_PATH = "/static/axe-for-tests.js"
@@ -188,8 +188,38 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     await log_in(admin, site, "ada@unit.example.org")
     await admin.goto(site.base_url + "/staff/audit")
     await checks.page(admin, "audit")
+    await admin.goto(site.base_url + "/staff/audit?from-day=31&from-month=2&from-year=2026&to-day=1&to-year=2026")
+    await expect(admin.locator(".govuk-error-summary a[href='#to-day']")).to_contain_text("must include a month")
+    await checks.page(admin, "audit-error")
+    # The users page with an account locked (its Unlock button), then each of an admin's changes.
+    async with site.sessions() as db, db.begin():
+        await db.execute(update(User).where(User.email == "una@unit.example.org")
+                         .values(locked_until=datetime.now(UTC) + timedelta(minutes=15)))
     await admin.goto(site.base_url + "/staff/users")
+    await expect(admin.get_by_role("button", name="Unlock una@unit.example.org")).to_be_visible()
     await checks.page(admin, "users")
+    await admin.get_by_role("button", name="Add a staff account").click()
+    await checks.page(admin, "user-new")
+    await admin.get_by_label("Work email address").fill("not an email")
+    await admin.get_by_role("button", name="Create account").click()
+    await expect(admin.locator(".govuk-error-summary a[href='#role-unit']")).to_contain_text("Choose their role")
+    await checks.page(admin, "user-new-error")
+    await admin.get_by_label("Work email address").fill("sam@unit.example.org")
+    await admin.get_by_label("Caseworker").check()
+    await admin.get_by_role("button", name="Create account").click()
+    await expect(admin.locator("#one-time-password")).to_be_visible()
+    await checks.page(admin, "user-created")
+    await admin.get_by_role("button", name="Back to users").click()
+    await admin.get_by_role("link", name="Disable sam@unit.example.org").click()
+    await checks.page(admin, "user-disable-confirm")
+    await admin.get_by_role("button", name="Disable account").click()
+    await expect(admin.locator(".govuk-notification-banner")).to_contain_text("sam@unit.example.org disabled")
+    await checks.page(admin, "users-done")
+    await admin.get_by_role("link", name="Reset password for sam@unit.example.org").click()
+    await checks.page(admin, "user-reset-confirm")
+    await admin.get_by_role("button", name="Reset password").click()
+    await expect(admin.locator("#one-time-password")).to_be_visible()
+    await checks.page(admin, "user-password-reset")
 
     simulator = await new_page(browser, errors)
     await simulator.goto(site.base_url + "/simulator")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,7 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import fail, keyed_settings, run_db
 from store.audit import audit
-from store.users import UserError, create_user, get_user, list_users, reset_password
+from store.models import User
+from store.users import (
+    UserError,
+    create_user,
+    disable_user,
+    enable_user,
+    get_user,
+    list_users,
+    reset_password,
+    unlock_user,
+)
 
 __all__ = ["app"]
 
@@ -54,37 +65,65 @@ def users_list() -> None:
         typer.echo(f"{user.email:<40} {user.role:<11} {state}")
 
 
+# The changes below are the users page's too: the same store functions, audited with the actor "cli".
+_Change = Callable[[AsyncSession, User, datetime], Awaitable[str | None]]
+
+
+def _change(email: str, action: str, change: _Change) -> str | None:
+    """One change to an existing account, audited; exits with a message if there is no account or it is refused."""
+
+    async def work(db: AsyncSession) -> tuple[bool, str | None]:
+        user = await get_user(db, email)
+        if user is None:
+            return False, None
+        answer = await change(db, user, datetime.now(UTC))
+        await audit(db, "cli", action, datetime.now(UTC), detail=user.email)
+        return True, answer
+
+    try:
+        found, answer = run_db(keyed_settings(), work)
+    except UserError as exc:
+        raise fail(str(exc), code=1) from None
+    if not found:
+        raise fail(f"no account for {email}", code=1)
+    return answer
+
+
+async def _disable(db: AsyncSession, user: User, now: datetime) -> None:
+    await disable_user(db, user, None, now)
+
+
+async def _enable(db: AsyncSession, user: User, now: datetime) -> None:
+    await enable_user(db, user)
+
+
+async def _unlock(db: AsyncSession, user: User, now: datetime) -> None:
+    await unlock_user(db, user)
+
+
 @app.command("disable")
 def users_disable(email: Annotated[str, typer.Argument()]) -> None:
     """Stop an account logging in (its open sessions end too)."""
-
-    async def work(db: AsyncSession) -> bool:
-        user = await get_user(db, email)
-        if user is None:
-            return False
-        user.disabled = True
-        await reset_password(db, user)  # ends every session, and the old password with them
-        await audit(db, "cli", "user_disabled", datetime.now(UTC), detail=user.email)
-        return True
-
-    if not run_db(keyed_settings(), work):
-        raise fail(f"no account for {email}", code=1)
+    _change(email, "user_disabled", _disable)
     typer.echo(f"Disabled {email.strip().lower()}.")
+
+
+@app.command("enable")
+def users_enable(email: Annotated[str, typer.Argument()]) -> None:
+    """Let a disabled account log in again."""
+    _change(email, "user_enabled", _enable)
+    typer.echo(f"Re-enabled {email.strip().lower()}.")
+
+
+@app.command("unlock")
+def users_unlock(email: Annotated[str, typer.Argument()]) -> None:
+    """End a lock after repeated wrong passwords."""
+    _change(email, "user_unlocked", _unlock)
+    typer.echo(f"Unlocked {email.strip().lower()}.")
 
 
 @app.command("reset-password")
 def users_reset_password(email: Annotated[str, typer.Argument()]) -> None:
     """Give an account a new one-time password (and unlock it)."""
-
-    async def work(db: AsyncSession) -> str | None:
-        user = await get_user(db, email)
-        if user is None:
-            return None
-        password = await reset_password(db, user)
-        await audit(db, "cli", "password_reset", datetime.now(UTC), detail=user.email)
-        return password
-
-    password = run_db(keyed_settings(), work)
-    if password is None:
-        raise fail(f"no account for {email}", code=1)
+    password = _change(email, "password_reset", reset_password)
     typer.echo(f"New one-time password for {email.strip().lower()}: {password}")

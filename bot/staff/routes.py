@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.actions import Actor, act
 from bot.runtime import Runtime, RuntimeDep
-from bot.staff.deps import AdminStaff, AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
+from bot.staff.deps import AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
 from bot.staff.preview import preview_of, reason_of
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status
-from store.audit import audit, audit_entries
+from store.audit import audit
 from store.queue import FLAGS, QueueFilter, is_overdue, is_test, list_queue
 from store.users import (
     UserError,
@@ -27,7 +27,6 @@ from store.users import (
     count_attempt,
     end_session,
     finish_login,
-    list_users,
     start_session,
     verify_password,
 )
@@ -249,22 +248,3 @@ async def referral_action(request: Request, reference: str, db: Db, staff: AnySt
                                    failed=form.get("action"), typed=form)
     await commit_and_kick(db, runtime)
     return RedirectResponse(f"/staff/referrals/{reference}?done={action.value}", status_code=303)
-
-
-# --- oversight -----------------------------------------------------------------------------------
-
-
-@router.get("/audit")
-async def audit_page(request: Request, db: Db, staff: AdminStaff) -> HTMLResponse:
-    params = request.query_params
-    entries = await audit_entries(db, actor=params.get("actor") or None, action=params.get("action") or None,
-                                  reference=params.get("reference") or None)
-    await audit(db, staff.name, "view_audit", now())
-    return render(request, "audit.html", staff, entries=entries, params=params)
-
-
-@router.get("/users")
-async def users_page(request: Request, db: Db, staff: AdminStaff) -> HTMLResponse:
-    users = await list_users(db)
-    await audit(db, staff.name, "view_users", now())
-    return render(request, "users.html", staff, users=users)
