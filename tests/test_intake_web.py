@@ -33,9 +33,10 @@ async def test_whole_referral_ends_queued_and_listed_by_the_cli(
     shown = await run_cli(env_for_cli, "referrals", "show", reference, "--json")
     assert shown.returncode == 0, shown.stderr
     details = json.loads(shown.stdout)["details"]
-    assert details["yp_first_name"] == PERSONAL["yp_first_name"]
+    assert details["yp_name"]["first"] == PERSONAL["yp_first_name"]
+    assert details["yp_name"]["last"] == PERSONAL["yp_last_name"]
     assert details["referrer_phone"] == "+447700900123"
-    assert details["needs"] == ["gang activity", "housing", "EET"]
+    assert details["needs"] == ["gang activity", "housing", "education/training/work"]
 
 
 async def test_the_same_message_id_twice_gives_identical_replies_and_changes_nothing(
