@@ -71,11 +71,12 @@ REFERRAL_ANSWERS: dict[str, str] = {
 def answering(answers: dict[str, str], ctx: Any = None, *, until: str = "done") -> list[str]:
     """The messages a referrer sends to reach `until` (the end: sent), answering whatever the dialog asks.
 
-    "hi" opens the chat and YES sends the summary; a question with no answer in `answers` is a
-    missing test answer, and says so.
+    "hi" opens the chat and YES sends the summary; an optional question with no answer in `answers` is
+    skipped, any other is a missing test answer, and says so.
     """
     from flows.dialog import State, step
     from flows.model import Context, Draft
+    from flows.questions import BY_KEY
 
     context = ctx or Context(now=datetime.now(LONDON))
     texts: list[str] = []
@@ -89,6 +90,8 @@ def answering(answers: dict[str, str], ctx: Any = None, *, until: str = "done") 
             text = "hi"
         elif draft.state in answers:
             text = answers[draft.state]
+        elif BY_KEY[draft.state].optional:
+            text = "skip"
         else:
             raise LookupError(f"no answer for the question {draft.state!r}: add it to the answers")
         texts.append(text)

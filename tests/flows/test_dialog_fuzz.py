@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from flows.dialog import STATES, State, command_of, step
 from flows.model import Context, Draft, ReplyKind
 from flows.parsing import Invalid, is_skip
-from flows.questions import BY_KEY
+from flows.questions import BY_KEY, QUESTIONS
 from flows.safety import suggests_immediate_danger
 from flows.summary import MAX_SUMMARY_SEGMENTS, summary_items
 from flows.text import segment_count
@@ -105,7 +105,8 @@ MOVES: dict[str, Callable[[str], str]] = {
 
 @settings(max_examples=200, deadline=None)
 @given(start=st.sampled_from(sorted(DRAFTS)), ctx=st.sampled_from([CTX, SMS]), moves=st.lists(
-    st.one_of(st.sampled_from(["answer"] * 4 + sorted(MOVES)), st.integers(min_value=1, max_value=26)), max_size=60))
+    st.one_of(st.sampled_from(["answer"] * 4 + sorted(MOVES)), st.integers(min_value=1, max_value=len(QUESTIONS))),
+    max_size=60))
 def test_back_edits_and_carrying_on_always_find_their_transition(
     start: str, ctx: Context, moves: list[str | int]
 ) -> None:
