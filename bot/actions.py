@@ -26,6 +26,7 @@ from flows.notices import (
     unit_notice_text,
 )
 from flows.process import Action, Refused, Role, decide
+from flows.questions import flags_for
 from store.audit import audit
 from store.conversations import find_conversation
 from store.models import Referral, ReferralEvent
@@ -154,6 +155,8 @@ async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral
         )
         if on
     ]
+    # Flags the answers raise (no MASH referral yet) carry no personal data: a category, not a person.
+    flags += flags_for(referral.details)
     await _tell_unit(db, settings, unit_notice_text(referral.reference, flags), now, f"unit:new:{referral.reference}")
 
 

@@ -39,7 +39,10 @@ __all__ = [
 
 
 def young_name(referral: Referral) -> str:
-    return referral.details.get("yp_known_as") or referral.details.get("yp_first_name") or ""
+    details = referral.details
+    # yp_first_name: referrals made before the full name was asked in one message.
+    first = (details.get("yp_name") or {}).get("first") or details.get("yp_first_name")
+    return details.get("yp_known_as") or first or ""
 
 
 def worker_name(worker: User | None) -> str:

@@ -25,7 +25,7 @@ from transitions.extensions.diagrams import HierarchicalGraphMachine
 from transitions.extensions.nesting import NestedState
 
 from flows import dialog, process
-from flows.questions import SECTIONS
+from flows.questions import sections as question_sections
 
 __all__ = ["DRAWINGS", "REGENERATE", "dialog_diagram", "in_readme", "process_diagram", "with_drawings", "write_all"]
 
@@ -133,10 +133,9 @@ def _grouped(rows: list[Row], side: Literal["source", "dest"], boxes: dict[str, 
 
 def _dialog_states() -> tuple[list[Any], dict[str, str], dict[str, set[str]]]:
     """The dialog's states with its questions boxed by section; each question's drawn name; each box's questions."""
-    sections = [(title, [key for key, _ in fields]) for title, fields in SECTIONS]
-    # A question no section heads is drawn in the outer box, so a new one can't be left out.
-    headed = {key for _, keys in sections for key in keys}
-    loose = [key for key in dialog.QUESTION_KEYS if key not in headed]
+    sections = [(title, [q.key for q in questions]) for title, questions in question_sections()]
+    # Every question names its section, so none is left loose in the outer box.
+    loose: list[str] = []
     path: dict[str, str] = {}
     boxes: dict[str, set[str]] = {_QUESTIONS: set(dialog.QUESTION_KEYS)}
     children: list[Any] = []

@@ -217,6 +217,7 @@ class _Turn:
         self.draft.bad_tries = 0
         self.draft.editing = False
         self.draft.resume = None
+        self.draft.reminded = []
         for question in QUESTIONS:
             known = question.known_answer(self.ctx)
             if known is not None:
@@ -307,7 +308,7 @@ class _Turn:
     def _answer(self, text: str) -> tuple[list[Reply], ScreenedOut | None]:
         question = BY_KEY[self.state]
         try:
-            value = None if question.optional and is_skip(text) else question.parse(text, self.ctx)
+            value = None if question.optional and is_skip(text) else question.read(text, self.ctx)
         except Ambiguous as unclear:
             self.draft.bad_tries += 1
             return [Reply(_did_you_mean(unclear.options), unclear.options)], None
@@ -324,9 +325,18 @@ class _Turn:
             return self._screened_out(reason), ScreenedOut(reason.value)
         if not self.draft.editing:
             self.draft.history.append(question.key)
+        said = [] if question.key in self.draft.reminded else self._remind(question, value)
         self.answered()
         self._settle()
-        return self._prompt(), None
+        return [*said, *self._prompt()], None
+
+    def _remind(self, question: Question, value: Any) -> list[Reply]:
+        """The question's reminder for this answer, if it has one: said once in a referral."""
+        reminder = question.reminder(value)
+        if reminder is None:
+            return []
+        self.draft.reminded.append(question.key)
+        return [Reply(reminder)]
 
     def _screened_out(self, reason: Reason) -> list[Reply]:
         self.screen_out()

@@ -21,9 +21,11 @@ WELCOME = (
     "Referral line of the gang exit service, for professionals. Not an emergency service: "
     "if anyone is in danger now, call 999. Send HELP any time."
 )
+# To a professional: what to do now, and that a person at the unit will see it. Childline, Samaritans
+# and SHOUT are for young people and families, not for the worker in A&E (DOMAIN.md).
 EMERGENCY = (
-    "If anyone is in immediate danger, call 999 now. Police non-emergency: 101. "
-    "Childline 0800 1111. Samaritans 116 123. Or text SHOUT to 85258."
+    "If anyone is in immediate danger, call 999 now. We have flagged your message to the referral "
+    "unit. Police, not an emergency: 101."
 )
 CONFIRM_RESTART = "Send RESTART again to delete this referral and start over, or anything else to carry on."
 RESTARTED = "Deleted. Starting again."

@@ -58,6 +58,8 @@ class Draft:
     bad_tries: int = 0
     editing: bool = False
     resume: str | None = None
+    reminded: list[str] = field(default_factory=list)
+    """Questions whose reminder has been given: each is said once in a referral."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class Draft:
             "bad_tries": self.bad_tries,
             "editing": self.editing,
             "resume": self.resume,
+            "reminded": self.reminded,
         }
 
     @classmethod
@@ -78,6 +81,7 @@ class Draft:
             bad_tries=int(data.get("bad_tries", 0)),
             editing=bool(data.get("editing", False)),
             resume=data.get("resume"),
+            reminded=list(data.get("reminded", [])),
         )
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "parse_choice",
     "parse_date",
     "parse_email",
+    "parse_full_name",
     "parse_name",
     "parse_numbers",
     "parse_short_text",
@@ -418,6 +419,26 @@ def parse_name(text: str, max_len: int = 60) -> str:
     ):
         raise Invalid("Please send just the name, using letters.")
     return name
+
+
+# Words that belong to the surname after them: "Jean de la Cruz" is Jean, de la Cruz.
+_SURNAME_PARTICLES = frozenset("de da del della der di du la le van von ten ter al el bin ibn bint ap mac st".split())
+
+
+def parse_full_name(text: str, max_len: int = 80) -> dict[str, str]:
+    """Parse a full name in one message: kept as given, and split into first and last name.
+
+    The last name is the last word with any particles before it ("van der Berg"); the first name is
+    everything before that (a middle name stays with the first name, where the unit looks for it).
+    """
+    given = parse_name(text, max_len)
+    words = given.split(" ")
+    if len(words) < 2:
+        raise Invalid("Please send their first and last name, e.g. Jay Smith.")
+    cut = len(words) - 1
+    while cut > 1 and words[cut - 1].lower() in _SURNAME_PARTICLES:
+        cut -= 1
+    return {"given": given, "first": " ".join(words[:cut]), "last": " ".join(words[cut:])}
 
 
 def parse_short_text(text: str, max_len: int) -> str:

@@ -1,14 +1,15 @@
-"""Every question of the referral, declared once: its text, its parser, when it is asked, how it screens.
+"""Every question of the referral, declared once: its text, its parser, when it is asked, how it screens and reads.
 
-Adding a question is one `Question(...)` in QUESTIONS (plus its test); the dialog machine,
-the summary and the edit-by-number all follow from this table.
+Adding a question is one `Question(...)` in QUESTIONS (plus its test); the dialog machine, the
+summary, the edit-by-number, the staff page (section, heading, wording) and the drawing all follow
+from this table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 from typing import Any
 
 from flows.boroughs import OUTSIDE_LONDON, match_borough
@@ -19,6 +20,7 @@ from flows.parsing import (
     parse_choice,
     parse_date,
     parse_email,
+    parse_full_name,
     parse_name,
     parse_numbers,
     parse_short_text,
@@ -27,11 +29,30 @@ from flows.parsing import (
     parse_yes_no,
     parse_yes_no_unknown,
 )
+from flows.reading import (
+    picked_of,
+    show_consent,
+    show_date,
+    show_flags,
+    show_language,
+    show_name,
+    show_optional,
+    show_phone,
+    show_yes_no,
+    staff_consent,
+    staff_date,
+    staff_language,
+    staff_name,
+    staff_phone,
+    staff_plain,
+    staff_yes_no_unknown,
+)
 from flows.screening import Reason, age_reason
 
-__all__ = ["BY_KEY", "QUESTIONS", "SCREENING_KEYS", "Question", "age_of", "applicable"]
+__all__ = [
+    "BY_KEY", "QUESTIONS", "SCREENING_KEYS", "Question", "age_of", "applicable", "choose", "flags_for", "sections",
+]
 
-Parser = Callable[[str, Context], Any]
 Condition = Callable[[Answers, Context], bool]
 Screen = Callable[[Any, Answers, Context], Reason | None]
 
@@ -41,14 +62,23 @@ YES_NO_DK = ("Y", "N", "DK")
 
 @dataclass(frozen=True)
 class Question:
-    """One question: what is asked, how the answer is read, when it applies and what it rules out."""
+    """One question: what is asked, how the answer is read, when it applies, what it rules out, how it reads back."""
 
     key: str
     text: str
-    parse: Parser
     reask: str
+    section: str
+    """The part of the referral it belongs to, as the staff page and the drawing group it."""
+    heading: str
+    """What the answer is headed on the staff page."""
+    parse: Callable[[str], Any] | None = None
+    """Reads the answer as a JSON-ready value, or raises Invalid; for parsers that need no context."""
+    parse_in_context: Callable[[str, Context], Any] | None = None
+    """For the few parsers that need the day or the time (a date of birth, when consent was given)."""
     label: str = ""
+    """The summary's label: "" leaves the answer out of the summary, " " shows the value alone."""
     show: Callable[[Any], str] = str
+    staff: Callable[[Any, tzinfo], str] = staff_plain
     ask_if: Condition | None = None
     screen: Screen | None = None
     optional: bool = False
@@ -56,6 +86,23 @@ class Question:
     share_phone: bool = False
     known: Callable[[Context], Any] | None = None
     """The answer when the channel already gives it (the referrer's number over SMS): not asked then."""
+    remind: Callable[[Any], str | None] | None = None
+    """A kind word to the referrer after some answers (no MASH referral yet): said once in a referral."""
+    flag: Callable[[Any], str | None] | None = None
+    """What the referral unit is shown about some answers, on the referral's page and in its notice."""
+
+    def read(self, text: str, ctx: Context) -> Any:
+        """The answer in `text`, or Invalid."""
+        if self.parse_in_context is not None:
+            return self.parse_in_context(text, ctx)
+        assert self.parse is not None, f"question {self.key} has no parser"
+        return self.parse(text)
+
+    def reminder(self, value: Any) -> str | None:
+        return None if self.remind is None else self.remind(value)
+
+    def flagged(self, value: Any) -> str | None:
+        return None if self.flag is None else self.flag(value)
 
     def known_answer(self, ctx: Context) -> Any:
         return None if self.known is None else self.known(ctx)
@@ -75,40 +122,45 @@ def applicable(answers: Answers, ctx: Context) -> list[Question]:
     return [q for q in QUESTIONS if q.applies(answers, ctx)]
 
 
-# --- parsers in the shape the table wants: (text, context) -> JSON-ready value -------------
+def flags_for(answers: Answers) -> list[str]:
+    """What the unit should see flagged about these answers (a referral's details), in question order."""
+    found = (q.flagged(answers[q.key]) for q in QUESTIONS if q.key in answers)
+    return [flag for flag in found if flag]
+
+
+def sections(questions: Sequence[Question] | None = None) -> list[tuple[str, list[Question]]]:
+    """The questions grouped by section, in the order they are asked."""
+    grouped: dict[str, list[Question]] = {}
+    for question in QUESTIONS if questions is None else questions:
+        grouped.setdefault(question.section, []).append(question)
+    return list(grouped.items())
+
+
+def choose(names: Sequence[str], *, own_words: str = "") -> str:
+    """A re-ask that names the choices as the buttons do: "Please choose 1 urgent, 2 soon or 3 routine."."""
+    numbered = [f"{n} {name}" for n, name in enumerate(names, start=1)]
+    listed = ", ".join(numbered[:-1]) + f" or {numbered[-1]}" if len(numbered) > 1 else numbered[0]
+    return f"Please choose {listed}{own_words}."
+
+
+# --- parsers that build on the plain ones in flows.parsing ------------------------------------
 
 
 def _dob(text: str, ctx: Context) -> str:
     return parse_date(text, ctx.today).isoformat()
 
 
-def _borough(text: str, ctx: Context) -> str:
-    return match_borough(text)
-
-
-def _yes_no(text: str, ctx: Context) -> bool:
-    return parse_yes_no(text)
-
-
-def _yes_no_unknown(text: str, ctx: Context) -> bool | None:
-    return parse_yes_no_unknown(text)
-
-
-def _name(text: str, ctx: Context) -> str:
-    return parse_name(text)
-
-
-def _short(limit: int) -> Parser:
-    def parse(text: str, ctx: Context) -> str:
+def _short(limit: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
         return parse_short_text(text, limit)
 
     return parse
 
 
-def _picked(names: Sequence[str], *, none_ok: bool = True) -> Parser:
+def _picked(names: Sequence[str], *, none_ok: bool = True) -> Callable[[str], list[str]]:
     """Numbered multiple choice stored as the chosen names."""
 
-    def parse(text: str, ctx: Context) -> list[str]:
+    def parse(text: str) -> list[str]:
         numbers = parse_numbers(text, len(names))
         if not numbers and not none_ok:
             raise Invalid("Please pick at least one number.")
@@ -117,14 +169,14 @@ def _picked(names: Sequence[str], *, none_ok: bool = True) -> Parser:
     return parse
 
 
-def _one_of(names: Sequence[str]) -> Parser:
-    def parse(text: str, ctx: Context) -> str:
+def _one_of(names: Sequence[str]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
         return names[parse_choice(text, names) - 1]
 
     return parse
 
 
-def _gender(text: str, ctx: Context) -> str:
+def _gender(text: str) -> str:
     """One of the numbered choices, or their own words (letters, not just numbers)."""
     try:
         return GENDERS[parse_choice(text, GENDERS) - 1]
@@ -135,7 +187,7 @@ def _gender(text: str, ctx: Context) -> str:
     return described
 
 
-def _language(text: str, ctx: Context) -> dict[str, Any]:
+def _language(text: str) -> dict[str, Any]:
     words = parse_short_text(text, 60)
     lowered = words.lower()
     interpreter = "interpreter" in lowered and "no interpreter" not in lowered
@@ -155,7 +207,7 @@ def _consent(text: str, ctx: Context) -> dict[str, Any]:
     }
 
 
-def _agencies(text: str, ctx: Context) -> dict[str, bool | None]:
+def _agencies(text: str) -> dict[str, bool | None]:
     """Numbers are the agencies involved; DK makes the rest 'not known' instead of 'no'."""
     lowered = text.lower()
     unknown_words = ("dk", "not known", "don't know", "dont know", "unknown", "not sure", "?")
@@ -171,21 +223,9 @@ def _agencies(text: str, ctx: Context) -> dict[str, bool | None]:
     return {name: (True if i + 1 in numbers else None if rest_unknown else False) for i, name in enumerate(AGENCIES)}
 
 
-def _safe_contact(text: str, ctx: Context) -> dict[str, bool]:
+def _safe_contact(text: str) -> dict[str, bool]:
     numbers = parse_numbers(text, len(CONTACT_WAYS))
     return {name: i + 1 in numbers for i, name in enumerate(CONTACT_WAYS)}
-
-
-def _mobile(text: str, ctx: Context) -> str:
-    return parse_uk_mobile(text)
-
-
-def _phone(text: str, ctx: Context) -> str:
-    return parse_uk_phone(text)
-
-
-def _email(text: str, ctx: Context) -> str:
-    return parse_email(text)
 
 
 # --- screening rules --------------------------------------------------------------------
@@ -210,51 +250,18 @@ def _screen_risks(value: list[str], answers: Answers, ctx: Context) -> Reason | 
     return None if value else Reason.NO_SIGNIFICANT_RISK
 
 
-# --- how answers read in the summary ------------------------------------------------------
+# --- what the referrer is reminded of, and the unit shown ------------------------------------
+
+MASH_REMINDER = (
+    "Thank you. As they are under 18, please also make a children's social care (MASH) referral. "
+    "This referral still goes ahead, and we'll let the unit know."
+)
+MASH_FLAG = "No children's social care (MASH) referral made yet"
 
 
-def _show_date(value: str) -> str:
-    return date.fromisoformat(value).strftime("%d/%m/%Y")
-
-
-def _show_yes_no(value: bool | None) -> str:
-    return {True: "yes", False: "no", None: "not known"}[value]
-
-
-def _numbers_of(names: Sequence[str]) -> Callable[[list[str]], str]:
-    """Numbered choices read back as the numbers the referrer typed: short, and easy to check."""
-
-    def show(value: list[str]) -> str:
-        return " ".join(str(names.index(name) + 1) for name in value) if value else "none"
-
-    return show
-
-
-def _show_flags(value: dict[str, bool | None]) -> str:
-    picked = [str(i) for i, flag in enumerate(value.values(), start=1) if flag]
-    unknown = any(flag is None for flag in value.values())
-    text = " ".join(picked) if picked else "none"
-    return f"{text} (rest DK)" if unknown else text
-
-
-def _show_language(value: dict[str, Any]) -> str:
-    return str(value["language"]) + (", interpreter" if value["interpreter"] else "")
-
-
-def _show_consent(value: dict[str, Any]) -> str:
-    return "yes" if value["agreed"] else "no"
-
-
-def _show_optional(value: str | None) -> str:
-    return value if value else "-"
-
-
-def _show_phone(value: str | None) -> str:
-    """UK numbers as people write them (07700 900123), others as stored."""
-    if value and value.startswith("+44") and len(value) == 13:
-        national = "0" + value[3:]
-        return f"{national[:5]} {national[5:]}"
-    return value or "-"
+def _no_mash(value: bool | None, text: str) -> str | None:
+    # Only a plain no: "don't know" is not a reason to tell a professional what to do.
+    return text if value is False else None
 
 
 # --- when a question applies ---------------------------------------------------------------
@@ -275,7 +282,7 @@ def _has_mobile(answers: Answers, ctx: Context) -> bool:
 
 RISKS = ("harm from gangs", "risk to self", "risk to others")
 RISK_HISTORY = ("stabbed or shot", "on probation/court order")
-NEEDS = ("gang activity", "harm from gangs", "offending", "housing", "health", "family", "EET")
+NEEDS = ("gang activity", "harm from gangs", "offending", "housing", "health", "family", "education/training/work")
 SPECIALIST = ("mental health", "employment", "young women's support")
 AGENCIES = ("social care", "youth justice/probation", "police", "housing", "mental health")
 CONTACT_WAYS = ("text", "call", "voicemail")
@@ -284,156 +291,112 @@ URGENCY = ("urgent", "soon", "routine")
 
 YN = "Please reply Y or N."
 
+ELIGIBILITY = "Eligibility"
+REFERRER = "Referrer"
+YOUNG_PERSON = "Young person"
+CONSENT = "Consent"
+RISKS_AND_NEEDS = "Risks and needs"
+CONTACT = "Contact and urgency"
+
 QUESTIONS: tuple[Question, ...] = (
     # Screening first: nothing identifying is asked until the young person is eligible.
-    Question("dob", "What is the young person's date of birth? e.g. 14/02/2006", _dob,
-             "Please send their date of birth day first, like 14/02/2006.",
-             label="DOB", show=_show_date, screen=_screen_age),
+    Question("dob", "What is the young person's date of birth? e.g. 14/02/2006",
+             "Please send their date of birth day first, like 14/02/2006.", ELIGIBILITY, "Date of birth",
+             parse_in_context=_dob, label="DOB", show=show_date, staff=staff_date, screen=_screen_age),
     Question("borough", "Which London borough do they live in or have links to? e.g. Lambeth. "
-             "Send OUTSIDE if none.", _borough,
+             "Send OUTSIDE if none.",
              "I didn't recognise that borough. Please send its name, e.g. Lambeth, or OUTSIDE.",
-             label=" ", screen=_screen_borough),
-    Question("gang_involved", "Are they involved in, or linked to, a gang? Reply Y or N", _yes_no, YN,
+             ELIGIBILITY, "London borough", parse=match_borough, label=" ", screen=_screen_borough),
+    Question("gang_involved", "Are they involved in, or linked to, a gang? Reply Y or N", YN,
+             ELIGIBILITY, "Involved in gangs", parse=parse_yes_no,
              screen=_must_be(True, Reason.NOT_GANG_INVOLVED), choices=YES_NO),
     Question("risks", "Which apply? 1 at risk of harm from gangs (incl. exploitation) 2 risk to "
-             "themselves 3 risk of harm to others. e.g. 1 3, or NONE", _picked(RISKS),
-             "Please send the numbers that apply, e.g. 1 3, or NONE.",
-             label="Risks", show=_numbers_of(RISKS), screen=_screen_risks),
-    Question("motivated", "Do they show some motivation to end their gang involvement? Y or N", _yes_no, YN,
+             "themselves 3 risk of harm to others. e.g. 1 3, or NONE",
+             "Please send the numbers that apply, e.g. 1 3, or NONE.", ELIGIBILITY, "Risks",
+             parse=_picked(RISKS), label="Risks", show=picked_of(RISKS), screen=_screen_risks),
+    Question("motivated", "Do they show some motivation to end their gang involvement? Y or N", YN,
+             ELIGIBILITY, "Motivated to leave", parse=parse_yes_no,
              screen=_must_be(True, Reason.NOT_MOTIVATED), choices=YES_NO),
-    Question("willing", "Are they willing to work with a caseworker from our service? Y or N", _yes_no, YN,
+    Question("willing", "Are they willing to work with a caseworker from our service? Y or N", YN,
+             ELIGIBILITY, "Willing to work with us", parse=parse_yes_no,
              screen=_must_be(True, Reason.NOT_WILLING), choices=YES_NO),
     Question("extensive_support", "Do they already get extensive support from their borough or "
-             "other statutory services? Y or N", _yes_no, YN,
-             screen=_must_be(False, Reason.EXTENSIVE_SUPPORT), choices=YES_NO),
-    Question("services_local", "Is the help they need already available to them locally? Y or N",
-             _yes_no, YN, screen=_must_be(False, Reason.SERVICES_LOCAL), choices=YES_NO),
+             "other statutory services? Y or N", YN, ELIGIBILITY, "Extensive existing support",
+             parse=parse_yes_no, screen=_must_be(False, Reason.EXTENSIVE_SUPPORT), choices=YES_NO),
+    Question("services_local", "Is the help they need already available to them locally? Y or N", YN,
+             ELIGIBILITY, "Services available locally", parse=parse_yes_no,
+             screen=_must_be(False, Reason.SERVICES_LOCAL), choices=YES_NO),
     # Eligible: now the referrer.
-    Question("referrer_name", "Good, they can be referred. Now about you. Your full name?", _name,
-             "Please send your name, e.g. Sam Jones.", label="By"),
-    Question("referrer_role", "Your job title?", _short(60),
-             "Please send your job title, e.g. Youth worker.", label=" "),
-    Question("referrer_org", "Your organisation and team? e.g. Lambeth YOT", _short(80),
-             "Please send your organisation, e.g. St Thomas' A&E youth team.", label=" "),
-    Question("referrer_phone", "Your phone number? e.g. 07700 900123", _phone,
-             "Please send a UK phone number, e.g. 07700 900123.", label=" ", show=_show_phone,
-             known=_phone_from_channel, share_phone=True),
-    Question("referrer_email", "Your work email?", _email,
-             "Please send an email address like name@example.org.", label=" "),
+    Question("referrer_name", "Good, they can be referred. Now about you. Your full name?",
+             "Please send your name, e.g. Sam Jones.", REFERRER, "Name", parse=parse_name, label="By"),
+    Question("referrer_role", "Your job title?", "Please send your job title, e.g. Youth worker.",
+             REFERRER, "Job title", parse=_short(60), label=" "),
+    Question("referrer_org", "Your organisation and team? e.g. Lambeth YOT",
+             "Please send your organisation, e.g. St Thomas' A&E youth team.", REFERRER,
+             "Organisation and team", parse=_short(80), label=" "),
+    Question("referrer_phone", "Your phone number? e.g. 07700 900123",
+             "Please send a UK phone number, e.g. 07700 900123.", REFERRER, "Phone", parse=parse_uk_phone,
+             label=" ", show=show_phone, staff=staff_phone, known=_phone_from_channel, share_phone=True),
+    Question("referrer_email", "Your work email?", "Please send an email address like name@example.org.",
+             REFERRER, "Email", parse=parse_email, label=" "),
     Question("relationship", "Your relationship to the young person? e.g. their youth worker",
-             _short(60), "Please say how you know them, e.g. their probation officer.", label="Rel"),
+             "Please say how you know them, e.g. their probation officer.", REFERRER,
+             "Relationship to the young person", parse=_short(60), label=" "),
     # The young person.
-    Question("yp_first_name", "Now the young person. Their first name?", _name,
-             "Please send their first name, e.g. Jay.", label="YP"),
-    Question("yp_last_name", "Their last name?", _name,
-             "Please send their last name, e.g. Smith.", label=" "),
-    Question("yp_known_as", "What do they like to be called, if different? Or SKIP", _name,
-             "Please send the name they use, or SKIP.", label="Aka", show=_show_optional, optional=True),
-    Question("yp_gender", "Their gender? 1 female 2 male 3 non-binary, or in their own words", _gender,
-             "Please send 1, 2, 3 or their own words.", label=" ", choices=GENDERS),
-    Question("yp_mobile", "Their mobile number? e.g. 07700 900123, or SKIP if none", _mobile,
-             "Please send a UK mobile number like 07700 900123, or SKIP.", label="Mob",
-             show=_show_phone, optional=True),
+    Question("yp_name", "Now the young person. Their first and last name? e.g. Jay Smith",
+             "Please send their first and last name, e.g. Jay Smith.", YOUNG_PERSON, "Name",
+             parse=parse_full_name, label="YP", show=show_name, staff=staff_name),
+    Question("yp_known_as", "What do they like to be called, if different? Or SKIP",
+             "Please send the name they use, or SKIP.", YOUNG_PERSON, "Known as", parse=parse_name,
+             label="Known as", show=show_optional, optional=True),
+    Question("yp_gender", "Their gender? 1 female 2 male 3 non-binary, or in their own words",
+             choose(GENDERS, own_words=", or their own words"), YOUNG_PERSON, "Gender", parse=_gender,
+             label=" ", choices=GENDERS),
+    Question("yp_mobile", "Their mobile number? e.g. 07700 900123, or SKIP if none",
+             "Please send a UK mobile number like 07700 900123, or SKIP.", YOUNG_PERSON, "Mobile",
+             parse=parse_uk_mobile, label="Mob", show=show_phone, staff=staff_phone, optional=True),
     Question("yp_language", "Their first language? Add 'interpreter' if they need one, e.g. Somali, "
-             "interpreter", _language, "Please name the language, e.g. English.",
-             label=" ", show=_show_language),
+             "interpreter", "Please name the language, e.g. English.", YOUNG_PERSON, "First language",
+             parse=_language, label=" ", show=show_language, staff=staff_language),
     Question("consent", "Do they know about this referral and agree to it, and to us contacting "
-             "them? Y or N", _consent, YN, label="Consent", show=_show_consent, choices=YES_NO),
+             "them? Y or N", YN, CONSENT, "Knows and agrees to the referral and contact",
+             parse_in_context=_consent, label="Consent", show=show_consent, staff=staff_consent, choices=YES_NO),
     Question("mash", "As they are under 18: has a children's social care (MASH) referral been made? "
-             "Y, N or DK", _yes_no_unknown, "Please reply Y, N or DK (don't know).",
-             label="MASH", show=_show_yes_no, ask_if=_under_18, choices=YES_NO_DK),
+             "Y, N or DK", "Please reply Y, N or DK (don't know).", CONSENT, "MASH referral made (under 18)",
+             parse=parse_yes_no_unknown, label="MASH", show=show_yes_no, staff=staff_yes_no_unknown,
+             ask_if=_under_18, choices=YES_NO_DK, remind=lambda value: _no_mash(value, MASH_REMINDER),
+             flag=lambda value: _no_mash(value, MASH_FLAG)),
     # Risks, needs, agencies.
     Question("risk_history", "Do these apply? 1 victim of a stabbing or shooting 2 on probation or "
-             "a court order. e.g. 1 2, or NONE", _picked(RISK_HISTORY),
-             "Please send the numbers that apply, e.g. 1, or NONE.", label="Past", show=_numbers_of(RISK_HISTORY)),
+             "a court order. e.g. 1 2, or NONE", "Please send the numbers that apply, e.g. 1, or NONE.",
+             RISKS_AND_NEEDS, "History", parse=_picked(RISK_HISTORY), label="Past", show=picked_of(RISK_HISTORY)),
     Question("risk_note", "A short note on the risks for the referral unit? No detail of "
-             "incidents. Or SKIP", _short(200), "Please keep it under 200 characters, or SKIP.",
-             label="Note", show=_show_optional, optional=True),
+             "incidents. Or SKIP", "Please keep it under 200 characters, or SKIP.", RISKS_AND_NEEDS,
+             "Note on risks", parse=_short(200), label="Note", show=show_optional, optional=True),
     Question("needs", "Needs? 1 gang activity 2 harm from gangs 3 offending 4 housing 5 health "
-             "6 family 7 education/training/work. e.g. 1 4 7", _picked(NEEDS, none_ok=False),
-             "Please send the numbers of their needs, e.g. 1 4 7.", label="Needs", show=_numbers_of(NEEDS)),
+             "6 family 7 education/training/work. e.g. 1 4 7", "Please send the numbers of their needs, e.g. 1 4 7.",
+             RISKS_AND_NEEDS, "Needs", parse=_picked(NEEDS, none_ok=False), label="Needs", show=picked_of(NEEDS)),
     Question("specialist", "Specialist support? 1 mental health 2 employment 3 young women's "
-             "support. e.g. 1, or NONE", _picked(SPECIALIST),
-             "Please send the numbers, e.g. 1 3, or NONE.", label="Spec", show=_numbers_of(SPECIALIST)),
+             "support. e.g. 1, or NONE", "Please send the numbers, e.g. 1 3, or NONE.", RISKS_AND_NEEDS,
+             "Specialist support", parse=_picked(SPECIALIST), label="Specialist", show=picked_of(SPECIALIST)),
     Question("agencies", "Who is involved? 1 social care 2 youth justice/probation 3 police "
-             "4 housing 5 mental health. e.g. 1 3, NONE, or add DK", _agencies,
-             "Please send numbers, e.g. 1 3, or NONE. Add DK if you don't know the rest.",
-             label="Agencies", show=_show_flags),
+             "4 housing 5 mental health. e.g. 1 3, NONE, or add DK",
+             "Please send numbers, e.g. 1 3, or NONE. Add DK if you don't know the rest.", RISKS_AND_NEEDS,
+             "Agencies involved", parse=_agencies, label="Involved", show=show_flags),
     # Contact and urgency.
     Question("safe_contact", "Is it safe to 1 text 2 call 3 leave voicemail on their mobile? "
-             "Send what is safe, e.g. 1 2, or NONE", _safe_contact,
-             "Please send the numbers that are safe, e.g. 1 2, or NONE.", label="Safe",
-             show=_show_flags, ask_if=_has_mobile),
-    Question("best_times", "Best times to contact them? e.g. weekday afternoons, or SKIP", _short(80),
-             "Please keep it short, e.g. after 4pm, or SKIP.", label="Times",
-             show=_show_optional, optional=True),
-    Question("urgency", "How urgent is it? 1 urgent (risk this week) 2 soon 3 routine", _one_of(URGENCY),
-             "Please send 1, 2 or 3.", label=" ", choices=URGENCY),
-    Question("notes", "Anything else the referral unit should know? Short please, or SKIP", _short(300),
-             "Please keep it under 300 characters, or SKIP.", label="Notes", show=_show_optional, optional=True),
+             "Send what is safe, e.g. 1 2, or NONE", "Please send the numbers that are safe, e.g. 1 2, or NONE.",
+             CONTACT, "Safe to contact by", parse=_safe_contact, label="Safe to", show=show_flags,
+             ask_if=_has_mobile),
+    Question("best_times", "Best times to contact them? e.g. weekday afternoons, or SKIP",
+             "Please keep it short, e.g. after 4pm, or SKIP.", CONTACT, "Best times", parse=_short(80),
+             label="Times", show=show_optional, optional=True),
+    Question("urgency", "How urgent is it? 1 urgent (risk this week) 2 soon 3 routine", choose(URGENCY),
+             CONTACT, "Urgency", parse=_one_of(URGENCY), label="Urgency", choices=URGENCY),
+    Question("notes", "Anything else the referral unit should know? Short please, or SKIP",
+             "Please keep it under 300 characters, or SKIP.", CONTACT, "Anything else", parse=_short(300),
+             label="Notes", show=show_optional, optional=True),
 )
 
 BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
 SCREENING_KEYS: frozenset[str] = frozenset(q.key for q in QUESTIONS if q.screen is not None)
-
-# How each answer is headed where staff read a whole referral, in the sections it is laid out in.
-SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "Eligibility",
-        (
-            ("dob", "Date of birth"),
-            ("borough", "London borough"),
-            ("gang_involved", "Involved in gangs"),
-            ("risks", "Risks"),
-            ("motivated", "Motivated to leave"),
-            ("willing", "Willing to work with us"),
-            ("extensive_support", "Extensive existing support"),
-            ("services_local", "Services available locally"),
-        ),
-    ),
-    (
-        "Referrer",
-        (
-            ("referrer_name", "Name"),
-            ("referrer_role", "Job title"),
-            ("referrer_org", "Organisation and team"),
-            ("referrer_phone", "Phone"),
-            ("referrer_email", "Email"),
-            ("relationship", "Relationship to the young person"),
-        ),
-    ),
-    (
-        "Young person",
-        (
-            ("yp_first_name", "First name"),
-            ("yp_last_name", "Last name"),
-            ("yp_known_as", "Known as"),
-            ("yp_gender", "Gender"),
-            ("yp_mobile", "Mobile"),
-            ("yp_language", "First language"),
-        ),
-    ),
-    (
-        "Consent",
-        (("consent", "Knows and agrees to the referral and contact"), ("mash", "MASH referral made (under 18)")),
-    ),
-    (
-        "Risks and needs",
-        (
-            ("risk_history", "History"),
-            ("risk_note", "Note on risks"),
-            ("needs", "Needs"),
-            ("specialist", "Specialist support"),
-            ("agencies", "Agencies involved"),
-        ),
-    ),
-    (
-        "Contact and urgency",
-        (
-            ("safe_contact", "Safe to contact by"),
-            ("best_times", "Best times"),
-            ("urgency", "Urgency"),
-            ("notes", "Anything else"),
-        ),
-    ),
-)

@@ -1,4 +1,4 @@
-"""The summary a referrer checks before sending: numbered so any one answer can be changed."""
+"""The summary a referrer checks before sending: in words, numbered so any one answer can be changed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from flows.text import gsm_safe, segment_count
 
 __all__ = ["HEADER", "MAX_SUMMARY_SEGMENTS", "SO_FAR", "render_summary", "summary_items"]
 
-MAX_SUMMARY_SEGMENTS = 3
+# A whole referral in words fits four segments; a professional can take that many (DOMAIN.md).
+MAX_SUMMARY_SEGMENTS = 4
 HEADER = "Check, then YES to send, or a number to change it:"
 SO_FAR = "Your answers so far:"
 _SHORTEST = 4
@@ -23,7 +24,7 @@ def summary_items(answers: Answers, ctx: Context) -> list[Question]:
 
 
 def render_summary(answers: Answers, ctx: Context, header: str = HEADER) -> str:
-    """The numbered summary; the longest values are trimmed until it fits three SMS segments."""
+    """The numbered summary; the longest values are trimmed until it fits four SMS segments."""
     items = summary_items(answers, ctx)
     labels = [q.label for q in items]
     values = [gsm_safe(q.show(answers[q.key])) or "-" for q in items]
@@ -45,5 +46,5 @@ def render_summary(answers: Answers, ctx: Context, header: str = HEADER) -> str:
 def _render(header: str, labels: list[str], values: list[str]) -> str:
     lines = [header]
     for number, (label, value) in enumerate(zip(labels, values, strict=True), start=1):
-        lines.append(f"{number} {label} {value}" if label.strip() else f"{number} {value}")
+        lines.append(f"{number} {label}: {value}" if label.strip() else f"{number} {value}")
     return "\n".join(lines)

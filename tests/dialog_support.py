@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from support import LONDON, WHOLE_REFERRAL, at
+from support import LONDON, REFERRAL_ANSWERS, WHOLE_REFERRAL, answering, at
 
 from flows.dialog import step
 from flows.model import Context, Draft, Outcome
@@ -13,8 +13,8 @@ from flows.model import Context, Draft, Outcome
 WEEKDAY_MORNING = at("2026-11-25 10:00")  # a Wednesday, the unit is open
 CTX = Context(now=WEEKDAY_MORNING, reference="LGX-7K3Q9")
 
-# Message index in WHOLE_REFERRAL at which each state is asked (the reply to message i asks the next).
-ELIGIBLE_UNTIL_DETAILS = WHOLE_REFERRAL[:9]
+# The messages of a referral up to the first question after screening.
+ELIGIBLE_UNTIL_DETAILS = answering(REFERRAL_ANSWERS, CTX, until="referrer_name")
 
 
 def run(texts: Sequence[str], ctx: Context = CTX, draft: Draft | None = None) -> list[Outcome]:
@@ -34,18 +34,13 @@ def last(texts: Sequence[str], ctx: Context = CTX) -> Outcome:
 
 def draft_at(state: str, ctx: Context = CTX) -> Draft:
     """The draft as it stands when `state` is being asked in the whole referral."""
-    current = Draft()
-    for text in WHOLE_REFERRAL:
-        if current.state == state:
-            return current
-        current = step(current, text, ctx).draft
-    if current.state == state:
-        return current
-    raise LookupError(f"the whole referral never reaches {state}")
+    texts = answering(REFERRAL_ANSWERS, ctx, until=state)
+    return run(texts, ctx)[-1].draft if texts else Draft()
 
 
 def with_now(ctx: Context, when: str) -> Context:
     return replace(ctx, now=at(when))
 
 
-__all__ = ["CTX", "ELIGIBLE_UNTIL_DETAILS", "LONDON", "WHOLE_REFERRAL", "draft_at", "last", "run", "with_now"]
+__all__ = ["CTX", "ELIGIBLE_UNTIL_DETAILS", "LONDON", "REFERRAL_ANSWERS", "WHOLE_REFERRAL", "answering", "draft_at",
+           "last", "run", "with_now"]

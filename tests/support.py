@@ -31,41 +31,77 @@ PERSONAL = {
     "dob": "14/02/2006",
 }
 
-# One whole eligible referral, in the order the bot asks (over a channel with no phone number).
-WHOLE_REFERRAL: list[str] = [
-    "hi",
-    PERSONAL["dob"],
-    "lambeth",
-    "y",
-    "1 3",
-    "yes",
-    "y",
-    "n",
-    "no",
-    PERSONAL["referrer_name"],
-    "Youth worker",
-    "Lambeth YOT",
-    PERSONAL["referrer_phone"],
-    PERSONAL["referrer_email"],
-    "their youth worker",
-    PERSONAL["yp_first_name"],
-    PERSONAL["yp_last_name"],
-    "skip",
-    "2",
-    PERSONAL["yp_mobile"],
-    "English",
-    "y",
-    "1",
-    "skip",
-    "1 4 7",
-    "1",
-    "1 3",
-    "1 2",
-    "after 4pm",
-    "2",
-    "skip",
-    "YES",
-]
+# One whole eligible referral: what the referrer answers, by the key of the question it answers.
+# The order the bot asks in, and which questions it skips, are the dialog's business: `answering`
+# sends whatever the dialog asks for, so adding a question means adding its answer here.
+REFERRAL_ANSWERS: dict[str, str] = {
+    "dob": PERSONAL["dob"],
+    "borough": "lambeth",
+    "gang_involved": "y",
+    "risks": "1 3",
+    "motivated": "yes",
+    "willing": "y",
+    "extensive_support": "n",
+    "services_local": "no",
+    "referrer_name": PERSONAL["referrer_name"],
+    "referrer_role": "Youth worker",
+    "referrer_org": "Lambeth YOT",
+    "referrer_phone": PERSONAL["referrer_phone"],
+    "referrer_email": PERSONAL["referrer_email"],
+    "relationship": "their youth worker",
+    "yp_name": f"{PERSONAL['yp_first_name']} {PERSONAL['yp_last_name']}",
+    "yp_known_as": "skip",
+    "yp_gender": "2",
+    "yp_mobile": PERSONAL["yp_mobile"],
+    "yp_language": "English",
+    "consent": "y",
+    "mash": "y",
+    "risk_history": "1",
+    "risk_note": "skip",
+    "needs": "1 4 7",
+    "specialist": "1",
+    "agencies": "1 3",
+    "safe_contact": "1 2",
+    "best_times": "after 4pm",
+    "urgency": "2",
+    "notes": "skip",
+}
+
+
+def answering(answers: dict[str, str], ctx: Any = None, *, until: str = "done") -> list[str]:
+    """The messages a referrer sends to reach `until` (the end: sent), answering whatever the dialog asks.
+
+    "hi" opens the chat and YES sends the summary; an optional question with no answer in `answers` is
+    skipped, any other is a missing test answer, and says so.
+    """
+    from flows.dialog import State, step
+    from flows.model import Context, Draft
+    from flows.questions import BY_KEY
+
+    context = ctx or Context(now=datetime.now(LONDON))
+    texts: list[str] = []
+    draft = Draft()
+    while draft.state != until:
+        if draft.state == State.SUMMARY:
+            text = "YES"
+        elif draft.state in (State.NEW, State.DONE, State.SCREENED_OUT):
+            if texts:
+                raise LookupError(f"the referral ended at {draft.state} before reaching {until}")
+            text = "hi"
+        elif draft.state in answers:
+            text = answers[draft.state]
+        elif BY_KEY[draft.state].optional:
+            text = "skip"
+        else:
+            raise LookupError(f"no answer for the question {draft.state!r}: add it to the answers")
+        texts.append(text)
+        draft = step(draft, text, context).draft
+    return texts
+
+
+# The whole referral as typed over a channel that gives no phone number (SMS drops the phone: the
+# sender's number is known).
+WHOLE_REFERRAL: list[str] = answering(REFERRAL_ANSWERS)
 
 # Forms in which the personal values could leak: as typed, and as normalised.
 LEAK_FORMS = [

@@ -40,7 +40,7 @@ async def test_referrals_show_reads_the_whole_referral_and_refuses_unknown_refer
     reference = json.loads((await run_cli(env_for_cli, "referrals", "list", "--json")).stdout)[0]["reference"]
     shown = await run_cli(env_for_cli, "referrals", "show", reference.lower())
     assert shown.returncode == 0
-    assert "Jaylen" in shown.stdout and "yp_first_name" in shown.stdout
+    assert "Jaylen" in shown.stdout and "yp_name" in shown.stdout
     missing = await run_cli(env_for_cli, "referrals", "show", "LGX-ZZZZZ", "--json")
     assert missing.returncode == 1
     assert missing.stdout == "" and missing.stderr.strip() == "referral-bot: no referral with reference LGX-ZZZZZ"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from support import PERSONAL, SCREENED_OUT, WHOLE_REFERRAL, chat, run_cli
+from staff_support import login, make_user
+from support import LONDON, PERSONAL, REFERRAL_ANSWERS, SCREENED_OUT, WHOLE_REFERRAL, answering, chat, run_cli
 
 from bot.settings import Settings
 from bot.web import create_app
+from flows.questions import MASH_FLAG, MASH_REMINDER
 from store.models import Conversation, InboundMessage, Referral, SafeguardingAlert, ScreenOut
 
 
@@ -33,9 +37,10 @@ async def test_whole_referral_ends_queued_and_listed_by_the_cli(
     shown = await run_cli(env_for_cli, "referrals", "show", reference, "--json")
     assert shown.returncode == 0, shown.stderr
     details = json.loads(shown.stdout)["details"]
-    assert details["yp_first_name"] == PERSONAL["yp_first_name"]
+    assert details["yp_name"]["first"] == PERSONAL["yp_first_name"]
+    assert details["yp_name"]["last"] == PERSONAL["yp_last_name"]
     assert details["referrer_phone"] == "+447700900123"
-    assert details["needs"] == ["gang activity", "housing", "EET"]
+    assert details["needs"] == ["gang activity", "housing", "education/training/work"]
 
 
 async def test_the_same_message_id_twice_gives_identical_replies_and_changes_nothing(
@@ -172,3 +177,26 @@ async def test_messages_the_bot_starts_reach_the_simulators_inbox(
     assert answered == [[f"Thank you, that is added to referral {reference}."]]
     later = await client.get("/simulator/inbox", params={"session": "inbox", "after": inbox[-1]["id"]})
     assert later.json() == {"messages": []}
+
+
+async def test_an_under_18_with_no_mash_referral_is_reminded_once_and_the_unit_sees_the_flag_and_the_name(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    seventeen = (datetime.now(LONDON).date() - timedelta(days=365 * 17)).strftime("%d/%m/%Y")
+    texts = answering({**REFERRAL_ANSWERS, "dob": seventeen, "mash": "n"})
+    replies = await chat(client, "mash", texts)
+    assert [reply for answer in replies for reply in answer].count(MASH_REMINDER) == 1
+    reference = replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]
+
+    await make_user(sessions, "unit@unit.example.org", "unit")
+    await login(client, "unit@unit.example.org")
+    page = html.unescape((await client.get(f"/staff/referrals/{reference}")).text)
+    assert MASH_FLAG in page
+    assert "Jaylen Featherstonehaugh (first name: Jaylen; last name: Featherstonehaugh)" in page
+    calm = html.unescape((await client.get(f"/staff/referrals/{await _a_whole_referral(client)}")).text)
+    assert MASH_FLAG not in calm
+
+
+async def _a_whole_referral(client: httpx.AsyncClient) -> str:
+    replies = await chat(client, "calm-mash", WHOLE_REFERRAL)
+    return replies[-1][0].split("Referral ", 1)[1].split(" ", 1)[0]

@@ -139,7 +139,7 @@ async def test_a_rotation_moves_everything_to_the_new_key_while_every_look_up_ke
         await Lookups(live, fake_twilio, reference).check()
         async with live.sessions() as db:
             referral = await get_referral(db, reference)
-            assert referral is not None and referral.details["yp_first_name"] == "Jaylen"
+            assert referral is not None and referral.details["yp_name"]["first"] == "Jaylen"
             assert referral.origin_address == REFERRER
 
 

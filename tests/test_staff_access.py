@@ -295,7 +295,8 @@ async def test_illegal_moves_are_refused_with_a_clear_message(
 
 
 def test_every_question_has_a_heading_on_the_staff_page() -> None:
-    from flows.questions import QUESTIONS, SECTIONS
+    from flows.questions import QUESTIONS, sections
 
-    headed = [key for _, fields in SECTIONS for key, _ in fields]
-    assert sorted(headed) == sorted(q.key for q in QUESTIONS)
+    headed = [q.key for _, questions in sections() for q in questions]
+    assert headed == [q.key for q in QUESTIONS]
+    assert all(q.heading and q.section for q in QUESTIONS)

@@ -18,7 +18,8 @@ from bot.staff.preview import Preview
 from flows.discreet import DEFAULT_PLACE
 from flows.notices import DECLINE_REASONS, question_room, reason_room
 from flows.process import Role, Status, allowed_actions
-from flows.questions import SECTIONS
+from flows.questions import flags_for
+from flows.questions import sections as question_sections
 from store.alerts import alerts as find_alerts
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.audit import audit
@@ -27,7 +28,7 @@ from store.queue import caseworker_of, is_overdue, referral_history
 from store.referrals import get_referral
 from store.users import caseworkers
 
-__all__ = ["alerts_shown", "commit_and_kick", "now", "readable", "render", "show_referral", "templates", "viewable"]
+__all__ = ["alerts_shown", "commit_and_kick", "now", "render", "show_referral", "templates", "viewable"]
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
@@ -95,8 +96,8 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
     settings = runtime_of(request.app).settings
     tz = settings.tz
-    sections = [(name, [(title, readable(key, referral.details[key], tz)) for key, title in fields
-                        if key in referral.details]) for name, fields in SECTIONS]
+    sections = [(name, [(q.heading, q.staff(referral.details[q.key], tz)) for q in questions
+                        if q.key in referral.details]) for name, questions in question_sections()]
     return render(
         request,
         "referral.html",
@@ -108,6 +109,7 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         caseworkers=workers,
         caseworker=caseworker,
         sections=sections,
+        answer_flags=flags_for(referral.details),
         error=error,
         done=done,
         failed=failed,
@@ -126,24 +128,3 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         can_arrange=referral.status == Status.ALLOCATED
         and (staff.role is not Role.CASEWORKER or referral.caseworker_id == staff.user.id),
     )
-
-
-def readable(key: str, value: Any, tz: Any) -> str:
-    """An answer as staff read it: dates the UK way, yes/no words, lists joined."""
-    if value is None:
-        return "-"
-    if key == "dob":
-        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
-    if key == "consent" and isinstance(value, dict):
-        when = datetime.fromisoformat(value["at"]).astimezone(tz).strftime("%d %b %Y %H:%M")
-        return f"{'Yes' if value['agreed'] else 'No'}, given by the {value['given_by']}, recorded {when}"
-    if key == "yp_language" and isinstance(value, dict):
-        return str(value["language"]) + (", needs an interpreter" if value["interpreter"] else "")
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(value) if value else "None"
-    if isinstance(value, dict):
-        words = {True: "yes", False: "no", None: "not known"}
-        return "; ".join(f"{name}: {words.get(flag, flag)}" for name, flag in value.items())
-    return str(value)

@@ -85,7 +85,7 @@ def test_back_edits_skips_and_carrying_on_are_drawn_as_transitions() -> None:
     # BACK after a question that was skipped returns past it.
     assert ("back", "risk_history", "consent", ("last_answered",)) in drawn
     assert ("back", "yp_mobile", "summary", ("editing",)) in drawn
-    assert ("edit", "summary", "yp_last_name", ("picked",)) in drawn
+    assert ("edit", "summary", "yp_name", ("picked",)) in drawn
     assert ("skip", "mash", "risk_history", ("not_applicable",)) in drawn
     assert ("skip", "referrer_phone", "referrer_email", ("known_from_channel",)) in drawn
     assert ("carry_on", "confirm_restart", "summary", ("where_they_were",)) in drawn

@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from dialog_support import CTX, ELIGIBLE_UNTIL_DETAILS, WHOLE_REFERRAL, draft_at, last, run, with_now
+from dialog_support import (
+    CTX,
+    ELIGIBLE_UNTIL_DETAILS,
+    REFERRAL_ANSWERS,
+    WHOLE_REFERRAL,
+    answering,
+    draft_at,
+    last,
+    run,
+    with_now,
+)
 
 from flows import messages
 from flows.dialog import State, step
 from flows.model import Draft, ReplyKind, ScreenedOut, Submitted
 from flows.screening import Reason, explanation
+from flows.summary import summary_items
 
 
 def test_an_eligible_referral_is_submitted_with_every_answer_and_a_receipt() -> None:
@@ -138,13 +149,16 @@ def test_summary_mid_flow_shows_the_answers_so_far_and_the_question() -> None:
 
 def test_one_answer_is_changed_from_the_summary_without_starting_again() -> None:
     summary = draft_at(State.SUMMARY)
-    picked = step(summary, "11", CTX)  # item 11 is the last name
-    assert picked.draft.state == "yp_last_name"
-    changed = step(picked.draft, "Smythe", CTX)
+    number = [q.key for q in summary_items(summary.answers, CTX)].index("yp_name") + 1
+    assert f"\n{number} YP: Jaylen Featherstonehaugh\n" in step(summary, "summary", CTX).replies[0].text
+    picked = step(summary, str(number), CTX)
+    assert picked.draft.state == "yp_name"
+    changed = step(picked.draft, "Jaylen Smythe", CTX)
     assert changed.draft.state == State.SUMMARY
-    assert "Smythe" in changed.replies[0].text
+    assert "Jaylen Smythe" in changed.replies[0].text
     sent = step(changed.draft, "yes", CTX)
-    assert isinstance(sent.event, Submitted) and sent.event.answers["yp_last_name"] == "Smythe"
+    assert isinstance(sent.event, Submitted)
+    assert sent.event.answers["yp_name"] == {"given": "Jaylen Smythe", "first": "Jaylen", "last": "Smythe"}
 
 
 def test_changing_the_date_of_birth_to_under_18_asks_the_mash_question_then_returns() -> None:
@@ -213,6 +227,7 @@ def test_an_ambiguous_borough_is_asked_back() -> None:
 def test_over_sms_the_referrers_number_is_not_asked_again() -> None:
     sms = replace(CTX, sender_phone="+447700900999")
     texts = [t for t in WHOLE_REFERRAL if t != "07700 900123"]
+    assert texts == answering(REFERRAL_ANSWERS, sms)
     states = [o.draft.state for o in run(texts, sms)]
     assert "referrer_phone" not in states
     final = run(texts, sms)[-1]
@@ -221,17 +236,14 @@ def test_over_sms_the_referrers_number_is_not_asked_again() -> None:
 
 
 def test_the_mash_question_is_asked_only_for_under_18s() -> None:
-    young = ["hi", "01/01/2010", *WHOLE_REFERRAL[2:]]
+    young = answering({**REFERRAL_ANSWERS, "dob": "01/01/2010"})
     states = [o.draft.state for o in run(young)]
     assert "mash" in states
     assert "mash" not in [o.draft.state for o in run(WHOLE_REFERRAL)]
 
 
 def test_safe_contact_is_skipped_when_there_is_no_mobile() -> None:
-    texts = list(WHOLE_REFERRAL)
-    texts[texts.index("07700 900456")] = "skip"
-    texts.remove("1 2")  # the safe-contact answer
-    outcomes = run(texts)
+    outcomes = run(answering({**REFERRAL_ANSWERS, "yp_mobile": "skip"}))
     assert "safe_contact" not in [o.draft.state for o in outcomes]
     assert isinstance(outcomes[-1].event, Submitted)
 
@@ -249,7 +261,7 @@ def test_telegram_style_commands_work_like_typed_ones() -> None:
     assert step(before.draft, "/start", CTX).replies[0].text.startswith("Which London borough")
 
 
-@pytest.mark.parametrize("state", ["dob", "borough", "risks", "referrer_name", "yp_first_name", "notes",
+@pytest.mark.parametrize("state", ["dob", "borough", "risks", "referrer_name", "yp_name", "notes",
                                    State.SUMMARY, State.CONFIRM_RESTART])
 def test_a_message_suggesting_immediate_danger_gets_the_emergency_answer_and_the_question_stands(state: str) -> None:
     before = draft_at(state) if state != State.CONFIRM_RESTART else step(draft_at("notes"), "restart", CTX).draft
@@ -302,7 +314,8 @@ def test_the_receipt_says_when_the_unit_will_look(when: str, expected: str) -> N
             "That looks like a landline. Please send a UK mobile number like 07700 900123, or SKIP.",
         ),
         ("gang_involved", "maybe", "Please reply Y or N."),
-        ("yp_gender", "1 2", "Please send 1, 2, 3 or their own words."),
+        ("yp_gender", "1 2", "Please choose 1 female, 2 male or 3 non-binary, or their own words."),
+        ("urgency", "4", "Please choose 1 urgent, 2 soon or 3 routine."),
     ],
 )
 def test_a_re_ask_says_what_was_wrong_once_and_gives_an_example(state: str, text: str, expected: str) -> None:
@@ -314,3 +327,13 @@ def test_a_re_ask_says_what_was_wrong_once_and_gives_an_example(state: str, text
 def test_gender_can_be_given_in_their_own_words() -> None:
     outcome = step(draft_at("yp_gender"), "they/them, agender", CTX)
     assert outcome.draft.answers["yp_gender"] == "they/them, agender"
+
+
+def test_the_999_answer_to_a_professional_says_what_to_do_and_that_the_unit_is_flagged() -> None:
+    outcome = step(draft_at("needs"), "he's been stabbed and is bleeding now", CTX)
+    answer = outcome.replies[0].text
+    assert outcome.replies[0].kind is ReplyKind.EMERGENCY
+    assert "call 999 now" in answer and "flagged" in answer and "referral unit" in answer
+    # Numbers for young people and families are not the professional's answer.
+    for number in ("0800 1111", "Childline", "Samaritans", "SHOUT", "85258", "116 123"):
+        assert number not in answer

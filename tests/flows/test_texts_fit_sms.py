@@ -1,4 +1,4 @@
-"""Every text the bot can send fits one GSM-7 segment; the summary fits three, whatever was typed."""
+"""Every text the bot can send fits one GSM-7 segment; the summary fits four, whatever was typed."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dialog_support import CTX, draft_at
 from flows import messages
 from flows.boroughs import BOROUGHS
 from flows.dialog import COMMANDS, State, _did_you_mean, _reask, command_of, step
-from flows.questions import QUESTIONS
+from flows.questions import MASH_REMINDER, QUESTIONS
 from flows.screening import Reason, explanation
-from flows.summary import HEADER, render_summary, summary_items
+from flows.summary import HEADER, MAX_SUMMARY_SEGMENTS, render_summary, summary_items
 from flows.text import is_gsm7, segment_count
 
 LONGEST_CONTACT = "x" * 40  # UNIT_CONTACT's limit
@@ -25,7 +25,7 @@ def _fixed_texts() -> list[str]:
              messages.CARRY_ON, messages.FIRST_QUESTION, messages.SUMMARY_PROMPT, messages.NOT_SAVED,
              messages.help_text(LONGEST_CONTACT), messages.stuck_text(LONGEST_CONTACT),
              messages.submitted_text("ABCDE-XXXXXXXXXX", "from 12:30pm Wednesday"),
-             messages.pick_number_text(9999)]
+             messages.pick_number_text(9999), MASH_REMINDER]
     for question in QUESTIONS:
         texts += [question.text, question.reask, _reask(question.reask, "x" * 80)]
     for reason in Reason:
@@ -55,11 +55,13 @@ def test_no_text_asks_anyone_to_reply_with_an_opt_out_word() -> None:
             assert f"send {word}" not in text.lower() and f"reply {word}" not in text.lower()
 
 
-def test_the_summary_fits_three_segments_with_the_longest_answers() -> None:
+def test_the_summary_fits_four_segments_with_the_longest_answers() -> None:
     draft = draft_at(State.SUMMARY)
     answers = dict(draft.answers)
-    for key in ("referrer_name", "yp_first_name", "yp_last_name", "yp_known_as"):
-        answers[key] = "Alexandrina-Wilhelmina " * 2 + "Featherstonehaugh"[:14]
+    longest_name = "Alexandrina-Wilhelmina " * 2 + "Featherstonehaugh"[:14]
+    for key in ("referrer_name", "yp_known_as"):
+        answers[key] = longest_name
+    answers["yp_name"] = {"given": longest_name + " " + longest_name[:19], "first": "a", "last": "b"}
     for key, size in (("referrer_role", 60), ("referrer_org", 80), ("relationship", 60), ("risk_note", 200),
                       ("best_times", 80), ("notes", 300)):
         answers[key] = "w" * size
@@ -69,7 +71,7 @@ def test_the_summary_fits_three_segments_with_the_longest_answers() -> None:
     answers["yp_language"] = {"language": "q" * 55, "interpreter": True}
     text = render_summary(answers, CTX)
     assert is_gsm7(text)
-    assert segment_count(text) <= 3
+    assert segment_count(text) <= MAX_SUMMARY_SEGMENTS
     header, *lines = text.splitlines()
     assert header == HEADER
     numbers = [str(number) for number in range(1, len(summary_items(answers, CTX)) + 1)]
@@ -78,10 +80,11 @@ def test_the_summary_fits_three_segments_with_the_longest_answers() -> None:
 
 def test_the_summary_stays_gsm7_when_answers_have_emoji_and_accents() -> None:
     draft = draft_at(State.SUMMARY)
-    answers = {**draft.answers, "yp_first_name": "Zoë 😀", "notes": "“quoted” — naïve"}
+    answers = {**draft.answers, "yp_name": {"given": "Zoë 😀 Li", "first": "Zoë 😀", "last": "Li"},
+               "notes": "“quoted” — naïve"}
     text = render_summary(answers, CTX)
     assert is_gsm7(text)
-    assert segment_count(text) <= 3
+    assert segment_count(text) <= MAX_SUMMARY_SEGMENTS
     assert "Zoe" in text or "Zoë" in text
 
 
@@ -94,4 +97,4 @@ def test_the_summary_with_ordinary_answers_is_not_trimmed() -> None:
 def test_the_summary_over_sms_still_fits() -> None:
     sms = replace(CTX, sender_phone="+447700900999")
     text = render_summary({**draft_at(State.SUMMARY).answers, "referrer_phone": "+447700900999"}, sms)
-    assert segment_count(text) <= 3
+    assert segment_count(text) <= MAX_SUMMARY_SEGMENTS

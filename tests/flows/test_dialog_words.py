@@ -1,0 +1,121 @@
+"""What the referrer reads: the summary in words, re-asks that name the choices, numbers as people write them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from dialog_support import CTX, REFERRAL_ANSWERS, answering, draft_at, run
+
+from flows.dialog import State, step
+from flows.model import Context, Submitted
+from flows.parsing import Invalid, parse_full_name
+from flows.questions import BY_KEY, MASH_FLAG, MASH_REMINDER, QUESTIONS, flags_for
+from flows.summary import MAX_SUMMARY_SEGMENTS, summary_items
+from flows.text import segment_count
+
+SMS = replace(CTX, sender_phone="+447700900999")
+UNDER_18 = {**REFERRAL_ANSWERS, "dob": "01/01/2010"}
+# Every question answered, most choices picked, the optional notes filled in: a full referral.
+FULL = {**UNDER_18, "risks": "1 2 3", "risk_history": "1 2", "needs": "1 2 3 4 5 6 7", "specialist": "1 2 3",
+        "agencies": "1 2 3 4 5", "safe_contact": "1 2 3", "yp_known_as": "Jay", "yp_language": "Somali, interpreter",
+        "risk_note": "Threats from older members since he left", "notes": "Prefers a male worker"}
+
+
+def _summary(answers: dict[str, str], ctx: Context = CTX) -> str:
+    texts = answering(answers, ctx, until=State.SUMMARY)
+    return run(texts, ctx)[-1].replies[-1].text
+
+
+def test_the_summary_reads_in_words_not_codes() -> None:
+    text = _summary(REFERRAL_ANSWERS)
+    for words in ("Needs: gang activity, housing, education/training/work", "Risks: harm from gangs, risk to others",
+                  "Past: stabbed or shot", "Safe to: text, call", "Involved: social care, police",
+                  "Specialist: mental health", "Urgency: soon", "YP: Jaylen Featherstonehaugh"):
+        assert words in text, words
+    for code in ("Needs 1", "Past 1", "Safe 1", "Risks 1", "Agencies 1"):
+        assert code not in text
+
+
+@pytest.mark.parametrize("answers", [REFERRAL_ANSWERS, UNDER_18, FULL], ids=["whole", "under 18", "full"])
+@pytest.mark.parametrize("ctx", [CTX, SMS], ids=["web", "sms"])
+def test_a_full_referral_summary_fits_four_segments_untrimmed(answers: dict[str, str], ctx: Context) -> None:
+    text = _summary(answers, ctx)
+    assert segment_count(text) <= MAX_SUMMARY_SEGMENTS == 4
+    assert ".." not in text  # nothing had to be cut to fit
+
+
+def test_every_summary_number_edits_the_answer_it_shows() -> None:
+    summary = draft_at(State.SUMMARY)
+    lines = step(summary, "summary", CTX).replies[0].text.splitlines()[1:]
+    for number, question in enumerate(summary_items(summary.answers, CTX), start=1):
+        assert lines[number - 1].startswith(f"{number} ")
+        assert step(summary, str(number), CTX).draft.state == question.key
+
+
+def test_a_london_landline_reads_as_people_write_it() -> None:
+    text = _summary({**REFERRAL_ANSWERS, "referrer_phone": "020 7946 0123"})
+    assert "020 7946 0123" in text and "02079 460123" not in text
+    assert BY_KEY["referrer_phone"].show("+441619460123") == "0161 946 0123"
+    assert BY_KEY["yp_mobile"].show("+447700900456") == "07700 900456"
+
+
+def test_every_re_ask_with_buttons_names_the_same_choices() -> None:
+    for question in QUESTIONS:
+        for choice in question.choices:
+            assert choice in question.reask, (question.key, choice)
+    assert BY_KEY["urgency"].reask == "Please choose 1 urgent, 2 soon or 3 routine."
+
+
+def test_the_young_persons_name_is_one_answer_kept_as_given_and_split() -> None:
+    final = run(answering(REFERRAL_ANSWERS))[-1]
+    assert isinstance(final.event, Submitted)
+    assert final.event.answers["yp_name"] == {"given": "Jaylen Featherstonehaugh", "first": "Jaylen",
+                                              "last": "Featherstonehaugh"}
+    assert "yp_first_name" not in final.event.answers and "yp_last_name" not in final.event.answers
+
+
+@pytest.mark.parametrize(("typed", "first", "last"), [
+    ("Jay Smith", "Jay", "Smith"),
+    ("  mary   jane  o'neil ", "mary jane", "o'neil"),
+    ("Jean-Luc de la Cruz", "Jean-Luc", "de la Cruz"),
+    ("Kwame Nkrumah-Acheampong", "Kwame", "Nkrumah-Acheampong"),
+    ("Ludwig van Beethoven", "Ludwig", "van Beethoven"),
+])
+def test_a_full_name_splits_into_first_and_last(typed: str, first: str, last: str) -> None:
+    name = parse_full_name(typed)
+    assert (name["first"], name["last"]) == (first, last)
+    assert name["given"] == " ".join(typed.replace("’", "'").split())
+
+
+def test_a_single_name_is_asked_again_for_first_and_last() -> None:
+    with pytest.raises(Invalid):
+        parse_full_name("Jaylen")
+    outcome = step(draft_at("yp_name"), "Jaylen", CTX)
+    assert outcome.draft.state == "yp_name"
+    assert outcome.replies[0].text == "Please send their first and last name, e.g. Jay Smith."
+
+
+def test_no_mash_referral_for_an_under_18_is_reminded_once_and_goes_ahead_flagged() -> None:
+    texts = answering({**UNDER_18, "mash": "n"}, CTX)
+    outcomes = run(texts)
+    said = [reply.text for outcome in outcomes for reply in outcome.replies]
+    assert said.count(MASH_REMINDER) == 1
+    at_mash = texts.index("n", len(texts) - 12)
+    assert outcomes[at_mash].replies[0].text == MASH_REMINDER and len(outcomes[at_mash].replies) == 2
+    final = outcomes[-1]
+    assert isinstance(final.event, Submitted) and final.event.answers["mash"] is False
+    assert flags_for(final.event.answers) == [MASH_FLAG]
+    # Changing the answer to N again from the summary does not say it twice.
+    summary = outcomes[-2].draft
+    number = [q.key for q in summary_items(summary.answers, CTX)].index("mash") + 1
+    again = run([str(number), "n"], draft=summary)
+    assert MASH_REMINDER not in [reply.text for outcome in again for reply in outcome.replies]
+
+
+@pytest.mark.parametrize("answer", ["y", "dk"])
+def test_a_mash_referral_made_or_not_known_is_neither_reminded_nor_flagged(answer: str) -> None:
+    outcomes = run(answering({**UNDER_18, "mash": answer}, CTX))
+    assert MASH_REMINDER not in [reply.text for outcome in outcomes for reply in outcome.replies]
+    event = outcomes[-1].event
+    assert isinstance(event, Submitted) and flags_for(event.answers) == []
