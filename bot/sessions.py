@@ -15,6 +15,7 @@ from bot.settings import Settings
 from flows.channels import Channel
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.process import Refused, Role, Status
+from flows.questions import current_answers
 from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
 from flows.simulator_addresses import simulated_young_person_sender
 from flows.statuses import AppointmentStatus
@@ -39,10 +40,8 @@ __all__ = [
 
 
 def young_name(referral: Referral) -> str:
-    details = referral.details
-    # yp_first_name: referrals made before the full name was asked in one message.
-    first = (details.get("yp_name") or {}).get("first") or details.get("yp_first_name")
-    return details.get("yp_known_as") or first or ""
+    details = current_answers(referral.details)
+    return details.get("yp_known_as") or (details.get("yp_name") or {}).get("first") or ""
 
 
 def worker_name(worker: User | None) -> str:

@@ -18,7 +18,7 @@ from flows import messages
 from flows.hours import when_seen
 from flows.model import Context, Draft, Outcome, Reply, ReplyKind, ScreenedOut, Submitted
 from flows.parsing import Ambiguous, Invalid, is_skip, parse_yes_no
-from flows.questions import BY_KEY, QUESTIONS, SCREENING_KEYS, Question, applicable
+from flows.questions import BY_KEY, QUESTIONS, RENAMED_QUESTIONS, SCREENING_KEYS, Question, applicable, current_answers
 from flows.safety import suggests_immediate_danger
 from flows.screening import Reason, explanation
 from flows.summary import SO_FAR, render_summary, summary_items
@@ -396,8 +396,11 @@ def step(draft: Draft, text: str, ctx: Context) -> Outcome:
     """Take one message in a conversation: the replies, the new draft, and what happened."""
     turn = _turn_model()
     turn.draft, turn.ctx = copy.deepcopy(draft), ctx
+    # A draft stored before a question changed shape carries on at the question that asks it now.
+    turn.draft.answers = current_answers(turn.draft.answers)
+    state = RENAMED_QUESTIONS.get(draft.state, draft.state)
     # A step never awaits, so reusing the thread's model cannot interleave two conversations.
-    MACHINE.set_state(draft.state if draft.state in STATES else State.NEW, model=turn)
+    MACHINE.set_state(state if state in STATES else State.NEW, model=turn)
     danger = suggests_immediate_danger(text)
     replies, event = turn.respond(text, danger)
     turn.draft.state = turn.state

@@ -122,6 +122,21 @@ def applicable(answers: Answers, ctx: Context) -> list[Question]:
     return [q for q in QUESTIONS if q.applies(answers, ctx)]
 
 
+# Questions whose answer changed shape: each old key and the question that asks it now. Referrals
+# and drafts stored before the change are read through `current_answers`, so nothing they hold is lost.
+RENAMED_QUESTIONS = {"yp_first_name": "yp_name", "yp_last_name": "yp_name"}
+
+
+def current_answers(answers: Answers) -> Answers:
+    """The answers in the shape today's questions give them (the young person's name was two answers)."""
+    if "yp_name" in answers or "yp_first_name" not in answers:
+        return answers
+    first, last = answers.get("yp_first_name") or "", answers.get("yp_last_name") or ""
+    current = {key: value for key, value in answers.items() if key not in RENAMED_QUESTIONS}
+    current["yp_name"] = {"given": f"{first} {last}".strip(), "first": first, "last": last}
+    return current
+
+
 def flags_for(answers: Answers) -> list[str]:
     """What the unit should see flagged about these answers (a referral's details), in question order."""
     found = (q.flagged(answers[q.key]) for q in QUESTIONS if q.key in answers)

@@ -18,7 +18,7 @@ from bot.staff.preview import Preview
 from flows.discreet import DEFAULT_PLACE
 from flows.notices import DECLINE_REASONS, question_room, reason_room
 from flows.process import Role, Status, allowed_actions
-from flows.questions import flags_for
+from flows.questions import current_answers, flags_for
 from flows.questions import sections as question_sections
 from store.alerts import alerts as find_alerts
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
@@ -96,8 +96,9 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
     settings = runtime_of(request.app).settings
     tz = settings.tz
-    sections = [(name, [(q.heading, q.staff(referral.details[q.key], tz)) for q in questions
-                        if q.key in referral.details]) for name, questions in question_sections()]
+    answers = current_answers(referral.details)
+    sections = [(name, [(q.heading, q.staff(answers[q.key], tz)) for q in questions if q.key in answers])
+                for name, questions in question_sections()]
     return render(
         request,
         "referral.html",

@@ -10,7 +10,7 @@ from dialog_support import CTX, REFERRAL_ANSWERS, answering, draft_at, run
 from flows.dialog import State, step
 from flows.model import Context, Submitted
 from flows.parsing import Invalid, parse_full_name
-from flows.questions import BY_KEY, MASH_FLAG, MASH_REMINDER, QUESTIONS, flags_for
+from flows.questions import BY_KEY, MASH_FLAG, MASH_REMINDER, QUESTIONS, current_answers, flags_for
 from flows.summary import MAX_SUMMARY_SEGMENTS, summary_items
 from flows.text import segment_count
 
@@ -119,3 +119,19 @@ def test_a_mash_referral_made_or_not_known_is_neither_reminded_nor_flagged(answe
     assert MASH_REMINDER not in [reply.text for outcome in outcomes for reply in outcome.replies]
     event = outcomes[-1].event
     assert isinstance(event, Submitted) and flags_for(event.answers) == []
+
+
+def test_a_draft_stored_when_the_name_was_two_answers_carries_on_at_the_one_name_question() -> None:
+    at_name = draft_at("yp_name")
+    old = replace(at_name, state="yp_last_name", answers={**at_name.answers, "yp_first_name": "Jay"})
+    outcome = step(old, "Jay Smith", CTX)
+    assert outcome.draft.answers["yp_name"] == {"given": "Jay Smith", "first": "Jay", "last": "Smith"}
+    assert "yp_first_name" not in outcome.draft.answers
+    assert outcome.draft.state == draft_at("yp_known_as").state
+
+
+def test_a_referral_stored_with_the_name_in_two_answers_reads_as_one() -> None:
+    old = {"yp_first_name": "Jay", "yp_last_name": "Smith", "urgency": "soon"}
+    assert current_answers(old) == {"yp_name": {"given": "Jay Smith", "first": "Jay", "last": "Smith"},
+                                    "urgency": "soon"}
+    assert current_answers(REFERRAL_ANSWERS) is REFERRAL_ANSWERS
