@@ -127,13 +127,21 @@ def applicable(answers: Answers, ctx: Context) -> list[Question]:
 RENAMED_QUESTIONS = {"yp_first_name": "yp_name", "yp_last_name": "yp_name"}
 
 
+OLD_NEEDS = {"EET": "education/training/work"}
+
+
 def current_answers(answers: Answers) -> Answers:
-    """The answers in the shape today's questions give them (the young person's name was two answers)."""
-    if "yp_name" in answers or "yp_first_name" not in answers:
+    """The answers in the shape today's questions give them (the name was two answers; a need was a code)."""
+    old_name = "yp_name" not in answers and "yp_first_name" in answers
+    old_needs = any(need in OLD_NEEDS for need in answers.get("needs") or ())
+    if not (old_name or old_needs):
         return answers
-    first, last = answers.get("yp_first_name") or "", answers.get("yp_last_name") or ""
     current = {key: value for key, value in answers.items() if key not in RENAMED_QUESTIONS}
-    current["yp_name"] = {"given": f"{first} {last}".strip(), "first": first, "last": last}
+    if old_name:
+        first, last = answers.get("yp_first_name") or "", answers.get("yp_last_name") or ""
+        current["yp_name"] = {"given": f"{first} {last}".strip(), "first": first, "last": last}
+    if old_needs:
+        current["needs"] = [OLD_NEEDS.get(need, need) for need in answers["needs"]]
     return current
 
 

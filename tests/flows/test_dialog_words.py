@@ -130,8 +130,8 @@ def test_a_draft_stored_when_the_name_was_two_answers_carries_on_at_the_one_name
     assert outcome.draft.state == draft_at("yp_known_as").state
 
 
-def test_a_referral_stored_with_the_name_in_two_answers_reads_as_one() -> None:
-    old = {"yp_first_name": "Jay", "yp_last_name": "Smith", "urgency": "soon"}
+def test_a_referral_stored_with_the_name_in_two_answers_and_needs_as_codes_reads_as_today() -> None:
+    old = {"yp_first_name": "Jay", "yp_last_name": "Smith", "needs": ["housing", "EET"], "urgency": "soon"}
     assert current_answers(old) == {"yp_name": {"given": "Jay Smith", "first": "Jay", "last": "Smith"},
-                                    "urgency": "soon"}
+                                    "needs": ["housing", "education/training/work"], "urgency": "soon"}
     assert current_answers(REFERRAL_ANSWERS) is REFERRAL_ANSWERS
