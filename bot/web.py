@@ -29,6 +29,7 @@ from bot.runtime import Runtime, RuntimeDep, provider_senders
 from bot.settings import Settings
 from bot.staff import alerts_routes as staff_alerts
 from bot.staff import routes as staff_routes
+from bot.staff import same_person_routes as staff_same_person
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
 from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
@@ -204,6 +205,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_stats.router)
     app.include_router(staff_sessions.router)
     app.include_router(staff_alerts.router)
+    app.include_router(staff_same_person.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:
