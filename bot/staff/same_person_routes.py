@@ -35,6 +35,7 @@ async def decide_same_person(request: Request, reference: str, pair_id: RowId, d
         return await show_referral(request, db, staff, reference, status_code=409, failed=f"same-person-{pair_id}",
                                    error=str(exc))
     action = f"{decision.value}_person"
-    await audit(db, staff.name, action, now(), referral.reference, f"{decision.label.lower()} as {other}")
+    detail = f"same person as {other}" if decision is Decision.SAME else f"different person from {other}"
+    await audit(db, staff.name, action, now(), referral.reference, detail)
     await db.commit()
     return RedirectResponse(f"/staff/referrals/{referral.reference}?done={action}", status_code=303)
