@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -9,15 +10,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from staff_support import csrf_of, login, make_user
-from support import PERSONAL, TEST_KEY, WHOLE_REFERRAL, chat, run_cli
+from support import PERSONAL, TEST_KEY, WHOLE_REFERRAL, chat, invoke_cli, run_cli
 
 from bot.settings import Settings, decode_data_key, load_settings
 from bot.web import create_app
 from flows.channels import Channel
 from store import crypto
+from store.db import make_engine, make_sessionmaker
+from store.keys import rotate_step
+from store.migrate import alembic_config, upgrade_to_head
 from store.models import AuditEntry, PossibleDuplicate, Referral
 from store.referrals import create_referral, get_referral, young_person_hashes
 from store.same_person import likenesses, record_possible_duplicates, young_person_name_hash
@@ -246,3 +251,38 @@ async def test_after_a_key_rotation_the_same_young_person_is_still_recognised(
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             after, _ = await refer(http, "after", referral_of("Jordon", "Smith Jones", mobile="07700 900402"))
     assert await matches(sessions, after) == {before: (True, False)}
+
+
+def test_referrals_from_before_the_upgrade_are_indexed_by_the_next_rotate_key(
+    database_url: str, env_for_cli: dict[str, Any]
+) -> None:
+
+
+    details = {"yp_first_name": "Jordan", "yp_last_name": "Smith-Jones", "dob": "2006-02-14"}
+
+    async def in_db(work: Any) -> Any:
+        engine = make_engine(database_url)
+        try:
+            async with make_sessionmaker(engine)() as db, db.begin():
+                return await work(db)
+        finally:
+            await engine.dispose()
+
+    async def refer_and_rotate(db: AsyncSession) -> None:
+        await create_referral(db, reference="LGX-OLD01", channel=Channel.SMS, details=details, borough="Lambeth",
+                              age=20, urgency="routine", referrer_hash="x", safeguarding_flag=False,
+                              now=datetime.now(UTC))
+        await db.flush()
+        while not (await rotate_step(db, datetime.now(UTC))).finished:
+            pass  # a rotation to this key, finished before the upgrade: nothing is left to do under it
+
+    async def stored(db: AsyncSession) -> Any:
+        return await db.scalar(text("SELECT yp_name_hash FROM referrals"))
+
+    asyncio.run(in_db(refer_and_rotate))
+    command.downgrade(alembic_config(database_url), "0014-1")
+    upgrade_to_head(database_url)
+    assert asyncio.run(in_db(stored)) is None  # the upgrade cannot compute it: it has no key
+    result = invoke_cli(env_for_cli, "rotate-key")
+    assert result.returncode == 0, result.stderr
+    assert asyncio.run(in_db(stored)) == young_person_name_hash(details)

@@ -1,7 +1,8 @@
 """Possible referrals of the same young person: a keyed index of date of birth and name, and the pairs found.
 
-Referrals from before this have no `yp_name_hash` yet: `referral-bot rotate-key` (with the current key
-alone, or during a rotation) computes it for every referral, and later referrals are matched against them.
+Referrals from before this have no `yp_name_hash` yet, and it needs the data key, which a migration
+does not have: the referrals table's key-rotation mark is cleared, so the next `referral-bot rotate-key`
+(with the current key alone is enough) goes through every referral again and computes it.
 
 Revision ID: 0014
 Revises: 0009
@@ -40,6 +41,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('referral_id', 'same_as_id', name='uq_possible_duplicates_pair'),
     )
     op.create_index('ix_possible_duplicates_same_as_id', 'possible_duplicates', ['same_as_id'], unique=False)
+    op.execute("DELETE FROM key_rotation WHERE table_name = 'referrals'")
 
 
 def downgrade() -> None:
