@@ -43,6 +43,7 @@ from store.conversations import forget_message_bodies, sender_hash, sender_hashe
 from store.crypto import keyed_hash
 from store.models import Contact, Conversation, Referral
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out, young_person_hashes
+from store.same_person import record_possible_duplicates
 
 if TYPE_CHECKING:  # the core imports this module to route its messages
     from bot.core import Inbound
@@ -290,6 +291,10 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
             origin_hash=sender_hash(inbound.channel, inbound.sender),
             yp_phone_hash=young_person_hash(answers["yp_mobile"]) if answers.get("yp_mobile") else None,
         )
+        # For the unit's eyes only: nothing the referrer is sent depends on it (being known is itself sensitive).
+        mobile = answers.get("yp_mobile")
+        await record_possible_duplicates(db, referral, young_person_hashes(mobile) if mobile else [],
+                                         inbound.received_at)
         await audit(db, "referrer", "submitted", inbound.received_at, referral.reference, f"via {inbound.channel}")
         await link_alerts(db, conversation.id, referral.reference)
         await notify_unit_of_referral(db, settings, referral, inbound.received_at)

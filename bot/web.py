@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.staff import alerts_routes as staff_alerts
 from bot.staff import audit_routes as staff_audit
 from bot.staff import routes as staff_routes
+from bot.staff import same_person_routes as staff_same_person
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
 from bot.staff import users_routes as staff_users
@@ -209,6 +210,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_alerts.router)
     app.include_router(staff_audit.router)
     app.include_router(staff_users.router)
+    app.include_router(staff_same_person.router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

@@ -30,6 +30,7 @@ from store.contacts import address_hash
 from store.conversations import sender_hash
 from store.models import Base, KeyRotation
 from store.referrals import referrer_hash, young_person_hash
+from store.same_person import young_person_name_hash
 from store.types import ROW_UID, Encrypted
 
 __all__ = ["BLIND_INDEXES", "TABLES", "RotationError", "RotationStep", "rotate_step", "values_by_key"]
@@ -68,6 +69,7 @@ BLIND_INDEXES: dict[str, tuple[BlindIndex, ...]] = {
         BlindIndex("origin_hash", _origin, ("channel",)),
         BlindIndex("referrer_hash", lambda row: referrer_hash(row["details"].get("referrer_phone") or "")),
         BlindIndex("yp_phone_hash", _young_person),
+        BlindIndex("yp_name_hash", lambda row: young_person_name_hash(row["details"])),
     ),
 }
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from flows.channels import Channel
 from flows.process import Status as ReferralStatus
+from flows.same_person import Decision
 from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
 from store.sealing import bind_rows_on_flush
 from store.types import ROW_UID_CHARS, EncryptedJSON, EncryptedText, EnumText, UTCDateTime
@@ -29,6 +30,7 @@ __all__ = [
     "OutboundMessage",
     "OutboundStatus",
     "Place",
+    "PossibleDuplicate",
     "Referral",
     "ReferralEvent",
     "ReferralStatus",
@@ -122,6 +124,9 @@ class Referral(RowSealed, Base):
     yp_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     reminders_off: Mapped[bool] = mapped_column(Boolean, default=False)
     first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The young person's date of birth and how their name sounds, keyed (flows/same_person.py): a referral
+    # of the same young person, with the name spelled another way, is found by it.
+    yp_name_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ReferralEvent(RowSealed, Base):
@@ -136,6 +141,27 @@ class ReferralEvent(RowSealed, Base):
     action: Mapped[str] = mapped_column(String(32))
     status_after: Mapped[ReferralStatus] = mapped_column(EnumText(ReferralStatus, 32))
     note: Mapped[str | None] = mapped_column(EncryptedText("referral_events.note"))
+
+
+class PossibleDuplicate(Base):
+    """Two referrals that may be of the same young person, found at submission, and what the unit decided.
+
+    `referral_id` is the later referral, `same_as_id` the earlier one. Nothing personal: which of the
+    young person's details agreed (`by_name`: date of birth and a sound-alike name; `by_mobile`).
+    """
+
+    __tablename__ = "possible_duplicates"
+    __table_args__ = (UniqueConstraint("referral_id", "same_as_id", name="uq_possible_duplicates_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
+    same_as_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    by_name: Mapped[bool] = mapped_column(Boolean)
+    by_mobile: Mapped[bool] = mapped_column(Boolean)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decision: Mapped[Decision | None] = mapped_column(EnumText(Decision, 16))
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class User(Base):

@@ -13,6 +13,7 @@ from flows.channels import Channel
 from flows.process import Refused, Status
 from store.crypto import keyed_hash, keyed_hashes
 from store.models import Referral, ScreenOut
+from store.same_person import young_person_name_hash
 
 __all__ = [
     "REFERENCE_ALPHABET",
@@ -72,6 +73,8 @@ async def create_referral(
         under_18=age < 18, urgency=urgency, safeguarding_flag=safeguarding_flag,
         referrer_hash=referrer_hash, details=details, created_at=now, updated_at=now,
         origin_address=origin_address, origin_hash=origin_hash, yp_phone_hash=yp_phone_hash,
+        # Always from the details, as key rotation recomputes it (store/keys.py): the two must agree.
+        yp_name_hash=young_person_name_hash(details),
     )
     db.add(referral)
     await db.flush()

@@ -13,9 +13,11 @@ from bot.actions import act
 from bot.cli.common import BY_OPTION, JSON_OPTION, actor_for, fail, keyed_settings, run_db
 from bot.settings import Settings
 from flows.process import Action, Refused, Status
+from flows.same_person import Decision
 from store.audit import audit
 from store.models import Referral
 from store.referrals import get_referral, list_referrals
+from store.same_person import Likeness, likenesses
 
 __all__ = ["STATUSES", "app"]
 
@@ -85,16 +87,22 @@ def referrals_show(
     """Everything one referral holds."""
     settings = keyed_settings()
 
-    async def work(db: AsyncSession) -> Referral | None:
+    async def work(db: AsyncSession) -> tuple[Referral, list[Likeness]] | None:
         found = await get_referral(db, reference)
-        if found is not None:
-            await audit(db, "cli", "view", datetime.now(UTC), found.reference)
-        return found
+        if found is None:
+            return None
+        await audit(db, "cli", "view", datetime.now(UTC), found.reference)
+        return found, await likenesses(db, found.id)
 
-    referral = run_db(settings, work)
-    if referral is None:
+    shown = run_db(settings, work)
+    if shown is None:
         raise fail(f"no referral with reference {reference.strip().upper()}", code=1)
-    whole = {**_row(referral), "updated_at": referral.updated_at.isoformat(), "details": referral.details}
+    referral, alike = shown
+    whole = {**_row(referral), "updated_at": referral.updated_at.isoformat(),
+             # Other referrals possibly of the same young person, not yet decided; and those the unit said are.
+             "possible_duplicates": [m.reference for m in alike if m.decision is None],
+             "same_young_person": [m.reference for m in alike if m.decision is Decision.SAME],
+             "details": referral.details}
     if as_json:
         typer.echo(json.dumps(whole, indent=2, ensure_ascii=False))
         return
@@ -104,6 +112,8 @@ def referrals_show(
                 typer.echo(
                     f"  {field:<20} {json.dumps(answer, ensure_ascii=False) if not isinstance(answer, str) else answer}"
                 )
+        elif isinstance(value, list):
+            typer.echo(f"{key:<22} {', '.join(value) or '-'}")
         else:
             typer.echo(f"{key:<22} {value}")
 

@@ -26,6 +26,7 @@ from store.audit import audit
 from store.models import Referral, SafeguardingAlert
 from store.queue import caseworker_of, is_overdue, referral_history
 from store.referrals import get_referral
+from store.same_person import likenesses
 from store.users import caseworkers
 
 __all__ = ["alerts_shown", "commit_and_kick", "now", "render", "show_referral", "templates", "viewable"]
@@ -124,6 +125,8 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         reminders=reminders,
         notices=notices,
         alerts=raised,
+        # Possibly the same young person as another referral: the unit's to decide; not a caseworker's to see.
+        same_person=[] if staff.role is Role.CASEWORKER else await likenesses(db, referral.id),
         places=places or [DEFAULT_PLACE],
         can_text=can_text(referral),
         can_arrange=referral.status == Status.ALLOCATED
