@@ -46,6 +46,10 @@ ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST
 templates.env.globals.update(Status=Status, action_names=ACTION_NAMES, is_test=is_test)
 # The queue's views: what needs doing next unless staff choose otherwise.
 VIEWS = (("", "Needs action"), ("open", "Open (needs a decision)"), ("all", "All"))
+SORT_CHOICES = (("", "What needs action first"), ("received", "Received, oldest first"),
+                ("received-desc", "Received, newest first"), ("urgency", "Most urgent first"),
+                ("due", "Due soonest first"), ("reference", "Reference"), ("status", "Status"),
+                ("reviewer", "Reviewer"))
 
 
 def _secure(runtime: Runtime) -> bool:
@@ -166,10 +170,15 @@ def _filters(request: Request) -> QueueFilter:
     if status not in (None, "all", "open", *Status):
         status = None
     flag = params.get("flag") if params.get("flag") in FLAGS else None
-    sort = params.get("sort") if params.get("sort") in SORTS else None
+    # A column's link says sort=received&dir=desc; the "Sort by" list (for phones, where the table has no
+    # header row to press) says sort=received-desc.
+    sort, descending = params.get("sort", ""), params.get("dir") == "desc"
+    if sort.endswith("-desc"):
+        sort, descending = sort.removesuffix("-desc"), True
+    chosen = sort if sort in SORTS else None
     return QueueFilter(status=status, borough=params.get("borough") or None, flag=flag,
                        include_tests=params.get("tests") == "1", reference=params.get("q", "").strip()[:16] or None,
-                       sort=sort, descending=sort is not None and params.get("dir") == "desc")
+                       sort=chosen, descending=chosen is not None and descending)
 
 
 def _query(filters: QueueFilter) -> dict[str, str]:
@@ -217,7 +226,8 @@ async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
                   overdue=lambda r: is_overdue(r, now()), due=lambda r: due_words(due_in_days(r, now())),
                   reviewer=lambda r: names.get(r.reviewer, r.reviewer) if r.reviewer else "",
                   query=urlencode(_query(filters)), decision_days=DECISION_DAYS, views=VIEWS,
-                  sorts=_sort_links(filters))
+                  sorts=_sort_links(filters), sort_choices=SORT_CHOICES,
+                  sort_chosen=(filters.sort or "") + ("-desc" if filters.descending else ""))
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
