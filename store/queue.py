@@ -39,8 +39,6 @@ OPEN = (Status.QUEUED, Status.IN_REVIEW, Status.MORE_INFO)
 NEEDS_ACTION = (*OPEN, Status.ACCEPTED)
 FLAGS = ("safeguarding", "under_18", "more_info", "new_info", "overdue")
 PAGE_SIZE = 25
-# The columns the queue sorts by, each with what it sorts on. "due" is the 7-day clock, so the received
-# time orders it too; the referrer's organisation is encrypted, so the database cannot sort it.
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,11 @@ def _urgency() -> ColumnElement[int]:
 
 
 def _sorts() -> dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]]:
-    """What each sortable column sorts on, ascending."""
+    """What each sortable column sorts on, ascending.
+
+    "due" is the 7-day clock, so the received time orders it too; the referrer's organisation is
+    encrypted, so the database cannot sort by it.
+    """
     return {
         "reference": Referral.reference,
         "received": Referral.created_at,

@@ -16,13 +16,14 @@ from bot.staff.auth import Staff
 from bot.staff.deps import AdminStaff, AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
 from bot.staff.preview import WRITTEN, preview_of, reason_of
+from bot.staff.queue_params import SORT_CHOICES, VIEWS, due_words, queue_filters, queue_query, sort_links
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
 from flows.channels import REPLYABLE_CHANNELS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status, decide
 from store.audit import audit, audit_entries
 from store.models import Referral
-from store.queue import FLAGS, SORTS, QueueFilter, due_in_days, is_overdue, is_test, list_queue, staff_names
+from store.queue import FLAGS, QueueFilter, due_in_days, is_overdue, is_test, list_queue, staff_names
 from store.users import (
     UserError,
     WrongCurrentPassword,
@@ -44,14 +45,6 @@ ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST
                 Action.ACCEPT: "Accept", Action.DECLINE: "Decline", Action.ALLOCATE: "Allocate", Action.CLOSE: "Close",
                 Action.TAKE_OVER: "Take over"}
 templates.env.globals.update(Status=Status, action_names=ACTION_NAMES, is_test=is_test)
-# The queue's views: what needs doing next unless staff choose otherwise.
-VIEWS = (("", "Needs action"), ("open", "Open (needs a decision)"), ("all", "All"))
-SORT_CHOICES = (("", "What needs action first"), ("received", "Received, oldest first"),
-                ("received-desc", "Received, newest first"), ("urgency", "Most urgent first"),
-                ("due", "Due soonest first"), ("reference", "Reference"), ("status", "Status"),
-                ("reviewer", "Reviewer"))
-
-
 def _secure(runtime: Runtime) -> bool:
     return runtime.settings.public_base_url.startswith("https://")
 
@@ -164,57 +157,9 @@ async def home(staff: AnyStaff) -> Response:
     return RedirectResponse("/staff/mine" if staff.role is Role.CASEWORKER else "/staff/queue", status_code=303)
 
 
-def _filters(request: Request) -> QueueFilter:
-    params = request.query_params
-    status = params.get("status") or None
-    if status not in (None, "all", "open", *Status):
-        status = None
-    flag = params.get("flag") if params.get("flag") in FLAGS else None
-    # A column's link says sort=received&dir=desc; the "Sort by" list (for phones, where the table has no
-    # header row to press) says sort=received-desc.
-    sort, descending = params.get("sort", ""), params.get("dir") == "desc"
-    if sort.endswith("-desc"):
-        sort, descending = sort.removesuffix("-desc"), True
-    chosen = sort if sort in SORTS else None
-    return QueueFilter(status=status, borough=params.get("borough") or None, flag=flag,
-                       include_tests=params.get("tests") == "1", reference=params.get("q", "").strip()[:16] or None,
-                       sort=chosen, descending=chosen is not None and descending)
-
-
-def _query(filters: QueueFilter) -> dict[str, str]:
-    """The filters as query parameters, for the page links and the export."""
-    pairs = (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag),
-             ("tests", "1" if filters.include_tests else None), ("q", filters.reference), ("sort", filters.sort),
-             ("dir", "desc" if filters.descending else None))
-    return {k: v for k, v in pairs if v}
-
-
-def _sort_links(filters: QueueFilter) -> dict[str, tuple[str, str]]:
-    """Per sortable column: its link (sorting by it, or the other way if it is the sort now) and its aria-sort."""
-    unsorted = _query(dataclasses.replace(filters, sort=None, descending=False))
-    links = {}
-    for column in SORTS:
-        current = filters.sort == column
-        descending = current and not filters.descending
-        query = urlencode({**unsorted, "sort": column, **({"dir": "desc"} if descending else {})})
-        state = ("descending" if filters.descending else "ascending") if current else "none"
-        links[column] = (f"/staff/queue?{query}", state)
-    return links
-
-
-def due_words(days: int | None) -> str:
-    """The 7-day decision clock in words: "due in 3 days", "due today", "overdue by 1 day"."""
-    if days is None:
-        return "decided"
-    if days == 0:
-        return "due today"
-    count = f"{abs(days)} day{'' if abs(days) == 1 else 's'}"
-    return f"due in {count}" if days > 0 else f"overdue by {count}"
-
-
 @router.get("/queue")
 async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
-    filters = _filters(request)
+    filters = queue_filters(request)
     try:
         page = int(request.query_params.get("page", "1"))
     except ValueError:
@@ -225,13 +170,13 @@ async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
     return render(request, "queue.html", staff, page=result, filters=filters, boroughs=QUEUE_BOROUGHS, flags=FLAGS,
                   overdue=lambda r: is_overdue(r, now()), due=lambda r: due_words(due_in_days(r, now())),
                   reviewer=lambda r: names.get(r.reviewer, r.reviewer) if r.reviewer else "",
-                  query=urlencode(_query(filters)), decision_days=DECISION_DAYS, views=VIEWS,
-                  sorts=_sort_links(filters), sort_choices=SORT_CHOICES,
+                  query=urlencode(queue_query(filters)), decision_days=DECISION_DAYS, views=VIEWS,
+                  sorts=sort_links(filters), sort_choices=SORT_CHOICES,
                   sort_chosen=(filters.sort or "") + ("-desc" if filters.descending else ""))
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
-    return " ".join([*(f"{k}={v}" for k, v in _query(filters).items()), f"page={page}"])
+    return " ".join([*(f"{k}={v}" for k, v in queue_query(filters).items()), f"page={page}"])
 
 
 @router.get("/mine")
@@ -245,7 +190,7 @@ async def my_young_people(request: Request, db: Db, staff: CaseworkerStaff) -> H
 @router.get("/export.csv")
 async def export(request: Request, db: Db, staff: UnitStaff) -> Response:
     # Test referrals (made in the simulator) never leave in an export, whatever the queue shows.
-    filters = dataclasses.replace(_filters(request), include_tests=False)
+    filters = dataclasses.replace(queue_filters(request), include_tests=False)
     rows = []
     page = 1
     while True:
