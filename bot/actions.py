@@ -17,6 +17,7 @@ from flows.channels import REPLYABLE_CHANNELS, Channel
 from flows.notices import (
     DECLINE_REASONS,
     accepted_text,
+    allocated_text,
     checked_words,
     declined_text,
     info_request_text,
@@ -32,6 +33,7 @@ from store.conversations import find_conversation
 from store.models import Referral, ReferralEvent
 from store.outbox import enqueue
 from store.referrals import lock_referral
+from store.staff_notices import notify_staff
 from store.users import get_user
 
 __all__ = ["REFERRER", "Actor", "act", "notify_unit_of_alert", "notify_unit_of_referral", "written_text"]
@@ -75,6 +77,9 @@ async def act(db: AsyncSession, settings: Settings, reference: str, action: Acti
         note = worker.email
     elif action is Action.INFO_RECEIVED:
         note = answer
+        # Marked on the queue until a unit member opens the referral.
+        referral.new_info_at = now
+    previous = referral.reviewer
     referral.status = move.after
     referral.reviewer = move.reviewer
     referral.updated_at = now
@@ -84,9 +89,25 @@ async def act(db: AsyncSession, settings: Settings, reference: str, action: Acti
         referral.closed_at = now
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action=action.value,
                          status_after=move.after.value, note=note))
-    await audit(db, actor.name, action.value, now, referral.reference, f"{move.before.value} -> {move.after.value}")
-    await _tell_referrer(db, settings, referral, action, now, note)
+    detail = f"{move.before.value} -> {move.after.value}"
+    if previous and previous != actor.name and action in (Action.TAKE_OVER, Action.RELEASE):
+        detail += f" (was {previous})"
+        await _tell_previous_reviewer(db, referral.reference, action, actor, previous, now)
+    await audit(db, actor.name, action.value, now, referral.reference, detail)
+    await _tell_referrer(db, settings, referral, action, now, note, first_allocation=move.before != move.after)
     return referral
+
+
+async def _tell_previous_reviewer(db: AsyncSession, reference: str, action: Action, actor: Actor, previous: str,
+                                  now: datetime) -> None:
+    """Someone took over (or an admin released) a referral another had claimed: they are told on their next page."""
+    them = await get_user(db, previous)
+    if them is None:
+        return
+    who = await get_user(db, actor.name)
+    name = who.name if who is not None else actor.name
+    done = "took over" if action is Action.TAKE_OVER else "released back to the queue"
+    await notify_staff(db, them.id, f"{name} {done} {reference}, which you were reviewing.", now)
 
 
 def written_text(settings: Settings, reference: str, action: Action, words: str) -> str:
@@ -105,13 +126,16 @@ def written_text(settings: Settings, reference: str, action: Action, words: str)
 
 
 async def _tell_referrer(db: AsyncSession, settings: Settings, referral: Referral, action: Action, now: datetime,
-                         note: str | None) -> None:
+                         note: str | None, *, first_allocation: bool) -> None:
     if referral.channel not in REPLYABLE_CHANNELS or not referral.origin_address:
         return
     if action in (Action.DECLINE, Action.REQUEST_INFO):
         body = written_text(settings, referral.reference, action, note or "")
     elif action is Action.ACCEPT:
         body = accepted_text(referral.reference)
+    elif action is Action.ALLOCATE and first_allocation:
+        # A change of caseworker later is the unit's to explain; the referrer hears once.
+        body = allocated_text(referral.reference)
     else:
         return
     if action is Action.REQUEST_INFO:

@@ -15,6 +15,7 @@ __all__ = [
     "DECLINE_REASONS",
     "REFERRER_SEGMENTS",
     "accepted_text",
+    "allocated_text",
     "checked_words",
     "declined_text",
     "info_received_text",
@@ -48,6 +49,11 @@ def declined_text(reference: str, reason: str, unit_contact: str) -> str:
 
 def accepted_text(reference: str) -> str:
     return f"Good news: referral {reference} is accepted. A caseworker will be allocated and will be in touch."
+
+
+def allocated_text(reference: str) -> str:
+    """No caseworker's name: a text can be read by anyone, and the unit introduces its people itself."""
+    return f"Referral {reference} now has a caseworker, who will be in touch with the young person soon."
 
 
 def info_request_text(reference: str, question: str) -> str:

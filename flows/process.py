@@ -55,6 +55,7 @@ class Action(StrEnum):
     DECLINE = "decline"
     ALLOCATE = "allocate"
     CLOSE = "close"
+    TAKE_OVER = "take_over"
 
 
 class Role(StrEnum):
@@ -67,7 +68,13 @@ REVIEWING = [Status.IN_REVIEW, Status.MORE_INFO]
 
 TRANSITIONS: list[dict[str, object]] = [
     {"trigger": Action.CLAIM, "source": [Status.QUEUED], "dest": Status.IN_REVIEW},
-    {"trigger": Action.RELEASE, "source": REVIEWING, "dest": Status.QUEUED, "conditions": "is_reviewer"},
+    # The reviewer lets a referral go; an admin may release anyone's claim (someone away, say).
+    {"trigger": Action.RELEASE, "source": REVIEWING, "dest": Status.QUEUED, "conditions": "is_reviewer_or_admin"},
+    # Another unit member takes over someone's claim where it stands (the status does not change).
+    {"trigger": Action.TAKE_OVER, "source": Status.IN_REVIEW, "dest": Status.IN_REVIEW,
+     "conditions": "is_not_reviewer"},
+    {"trigger": Action.TAKE_OVER, "source": Status.MORE_INFO, "dest": Status.MORE_INFO,
+     "conditions": "is_not_reviewer"},
     {
         "trigger": Action.REQUEST_INFO,
         "source": [Status.IN_REVIEW],
@@ -89,7 +96,8 @@ _ROLES[Action.INFO_RECEIVED] = frozenset()  # only the referrer's answer does th
 
 _REASONS: dict[Action, str] = {
     Action.CLAIM: "Only a queued referral can be claimed; this one is {status}.",
-    Action.RELEASE: "Only the person reviewing a referral can release it.",
+    Action.RELEASE: "Only the person reviewing a referral, or an admin, can release it.",
+    Action.TAKE_OVER: "Only a referral someone else is reviewing can be taken over; this one is {status}.",
     Action.REQUEST_INFO: "More information can be asked by the reviewer of a referral in review.",
     Action.INFO_RECEIVED: "No more information was asked for.",
     Action.ACCEPT: "Only the reviewer can accept, and only a referral in review; this one is {status}.",
@@ -108,9 +116,16 @@ class _Case:
     state: str
     reviewer: str | None
     actor: str
+    role: Role
 
     def is_reviewer(self) -> bool:
         return self.reviewer is not None and self.reviewer == self.actor
+
+    def is_not_reviewer(self) -> bool:
+        return self.reviewer is not None and self.reviewer != self.actor
+
+    def is_reviewer_or_admin(self) -> bool:
+        return self.is_reviewer() or (self.reviewer is not None and self.role is Role.ADMIN)
 
 
 MACHINE = Machine(model=None, states=list(Status), transitions=TRANSITIONS, initial=Status.QUEUED,
@@ -131,7 +146,7 @@ def decide(action: Action, status: str, reviewer: str | None, actor: str, role: 
     """Whether `actor` (with `role`) may take `action` on a referral in `status`; the move, or Refused."""
     if role not in _ROLES[action] and not (action is Action.INFO_RECEIVED and actor == "referrer"):
         raise Refused(f"Your role ({role}) can't {action.replace('_', ' ')} referrals.")
-    case = _Case(state=status, reviewer=reviewer, actor=actor)
+    case = _Case(state=status, reviewer=reviewer, actor=actor, role=role)
     MACHINE.add_model(case, initial=Status(status))
     try:
         moved = case.trigger(action)  # type: ignore[attr-defined]  # transitions adds trigger() to the model at run time
@@ -144,7 +159,7 @@ def decide(action: Action, status: str, reviewer: str | None, actor: str, role: 
             raise Refused("Someone else is already reviewing this referral.")
         raise Refused(_REASONS[action].format(status=Status(status).value.replace("_", " ")))
     after = Status(case.state)
-    if after is Status.IN_REVIEW and action is Action.CLAIM:
+    if action in (Action.CLAIM, Action.TAKE_OVER):
         next_reviewer: str | None = actor
     elif after in (Status.IN_REVIEW, Status.MORE_INFO):
         next_reviewer = reviewer

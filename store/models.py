@@ -127,6 +127,8 @@ class Referral(RowSealed, Base):
     # The young person's date of birth and how their name sounds, keyed (flows/same_person.py): a referral
     # of the same young person, with the name spelled another way, is found by it.
     yp_name_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # When the referrer answered the unit's question, until a unit member opens the referral.
+    new_info_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReferralEvent(RowSealed, Base):
@@ -183,6 +185,18 @@ class User(Base):
     # When the password was set: a one-time password expires a while after (None from before it was kept).
     password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_chat_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class StaffNotice(Base):
+    """Something a member of staff is told on their next page ("Sam took over LGX-..."): no personal data."""
+
+    __tablename__ = "staff_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StaffSession(Base):

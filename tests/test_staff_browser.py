@@ -83,6 +83,7 @@ async def test_a_declined_referral_tells_the_referrer_kindly(
     await page.get_by_role("button", name="Claim").click()
     await page.get_by_label("Reason (the referrer is told)").select_option("extensive_support")
     await page.get_by_role("button", name="Decline").click()
+    await page.get_by_role("button", name=f"Yes, decline referral {reference}").click()
     await expect(page.locator(".status")).to_have_text("Declined")
     told = await eventually(lambda: fake_twilio.sent_to(other_referrer) and
                             [m for m in fake_twilio.sent_to(other_referrer) if "can't take" in m.body])

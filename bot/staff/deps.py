@@ -13,6 +13,7 @@ every staff page but the login names one.
 # instance, which has no module globals to resolve string annotations against.
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -23,6 +24,7 @@ from bot.staff.auth import Forbidden, PasswordChangeRequired, Staff, staff_for_c
 from bot.staff.security import SESSION_COOKIE, same_token
 from flows.process import Role
 from store.alerts import open_alert_count
+from store.staff_notices import take_staff_notices
 
 __all__ = [
     "AdminStaff",
@@ -67,6 +69,9 @@ async def get_staff(staff: SignedInStaff, request: Request, db: Db) -> Staff:
     if staff.role in (Role.UNIT, Role.ADMIN):
         # For the header of whatever page this is: the unit must see at once that an alert is waiting.
         request.state.open_alerts = await open_alert_count(db)
+    if request.method == "GET" and not request.url.path.endswith(".csv"):
+        # Told once, on the next page they see (a form's post redirects to a page, which shows them).
+        request.state.staff_notices = await take_staff_notices(db, staff.user.id, datetime.now(UTC))
     return staff
 
 

@@ -24,7 +24,7 @@ from store.alerts import alerts as find_alerts
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.audit import audit
 from store.models import Referral, SafeguardingAlert
-from store.queue import caseworker_of, is_overdue, referral_history
+from store.queue import answered_question, caseworker_of, is_overdue, referral_history, seen_new_info, staff_names
 from store.referrals import get_referral
 from store.same_person import likenesses
 from store.users import caseworkers
@@ -41,7 +41,8 @@ def now() -> datetime:
 def render(request: Request, name: str, staff: Staff | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page from templates/staff, with who is asking and the time in the unit's zone."""
     tz = runtime_of(request.app).settings.tz
-    header = {"open_alerts": getattr(request.state, "open_alerts", 0)}
+    header = {"open_alerts": getattr(request.state, "open_alerts", 0),
+              "staff_notices": getattr(request.state, "staff_notices", [])}
     return templates.TemplateResponse(request, f"staff/{name}",
                                       {"staff": staff, "tz": tz, "now": now(), **header, **context},
                                       status_code=status_code)
@@ -76,11 +77,13 @@ async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral |
 
 async def show_referral(request: Request, db: AsyncSession, staff: Staff, reference: str, error: str | None = None,
                         status_code: int = 200, done: str | None = None, failed: str | None = None,
-                        typed: dict[str, str] | None = None, preview: Preview | None = None) -> HTMLResponse:
+                        typed: dict[str, str] | None = None, preview: Preview | None = None,
+                        editing: str | None = None) -> HTMLResponse:
     """The referral's page (audited as a view), or a 404 page if there is no such referral.
 
     After a refused action, `failed` names it and `typed` keeps what was typed into its form; after
-    a preview, `preview` is the text to confirm and `typed` keeps the form too.
+    a preview, `preview` is the text to confirm and `typed` keeps the form too; back from a
+    confirmation, `editing` names the action whose form `typed` fills again.
     """
     referral = await viewable(db, staff, reference)
     if referral is None:
@@ -92,6 +95,11 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     reminders = await reminders_for(db, [s.id for s in sessions])
     notices = await unseen_notices(db, referral.id)
     places = [p.label for p in await places_of(db, staff.user.id)]
+    question = await answered_question(db, referral.id)
+    new_info = referral.new_info_at is not None
+    if new_info and staff.role is not Role.CASEWORKER:
+        seen_new_info(referral)  # a unit member has it in front of them now
+    names = await staff_names(db, {referral.reviewer} if referral.reviewer else set())
     await audit(db, staff.name, "view", now(), referral.reference)
     raised = await alerts_shown(db, staff, reference=referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
@@ -116,6 +124,10 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         done=done,
         failed=failed,
         typed=typed or {},
+        editing=editing,
+        question=question,
+        new_info=new_info,
+        reviewer_name=names.get(referral.reviewer or "", referral.reviewer),
         overdue=is_overdue(referral, now()),
         decline_reasons=DECLINE_REASONS,
         question_room=question_room(referral.reference),

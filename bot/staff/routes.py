@@ -12,14 +12,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.actions import Actor, act
 from bot.runtime import Runtime, RuntimeDep
+from bot.staff.auth import Staff
 from bot.staff.deps import AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
-from bot.staff.preview import preview_of, reason_of
+from bot.staff.preview import WRITTEN, preview_of, reason_of
+from bot.staff.queue_params import SORT_CHOICES, VIEWS, due_words, queue_filters, queue_query, sort_links
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
-from flows.process import DECISION_DAYS, Action, Refused, Role, Status
+from flows.channels import REPLYABLE_CHANNELS
+from flows.process import DECISION_DAYS, Action, Refused, Role, Status, decide
 from store.audit import audit
-from store.queue import FLAGS, QueueFilter, is_overdue, is_test, list_queue
+from store.models import Referral
+from store.queue import FLAGS, QueueFilter, due_in_days, is_overdue, is_test, list_queue, staff_names
 from store.users import (
     UserError,
     WrongCurrentPassword,
@@ -37,10 +41,9 @@ router = APIRouter(prefix="/staff")
 # Every London borough, not the ones in use: finding those meant reading every referral on each view.
 QUEUE_BOROUGHS = sorted(BOROUGHS)
 ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST_INFO: "Ask for more information",
-                Action.ACCEPT: "Accept", Action.DECLINE: "Decline", Action.ALLOCATE: "Allocate", Action.CLOSE: "Close"}
+                Action.ACCEPT: "Accept", Action.DECLINE: "Decline", Action.ALLOCATE: "Allocate", Action.CLOSE: "Close",
+                Action.TAKE_OVER: "Take over"}
 templates.env.globals.update(Status=Status, action_names=ACTION_NAMES, is_test=is_test)
-
-
 def _secure(runtime: Runtime) -> bool:
     return runtime.settings.public_base_url.startswith("https://")
 
@@ -153,39 +156,26 @@ async def home(staff: AnyStaff) -> Response:
     return RedirectResponse("/staff/mine" if staff.role is Role.CASEWORKER else "/staff/queue", status_code=303)
 
 
-def _filters(request: Request) -> QueueFilter:
-    params = request.query_params
-    status = params.get("status") or None
-    if status not in (None, "all", *Status):
-        status = None
-    flag = params.get("flag") if params.get("flag") in FLAGS else None
-    return QueueFilter(status=status, borough=params.get("borough") or None, flag=flag,
-                       include_tests=params.get("tests") == "1")
-
-
-def _query(filters: QueueFilter) -> dict[str, str]:
-    """The filters as query parameters, for the page links and the export."""
-    pairs = (("status", filters.status), ("borough", filters.borough), ("flag", filters.flag),
-             ("tests", "1" if filters.include_tests else None))
-    return {k: v for k, v in pairs if v}
-
-
 @router.get("/queue")
 async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
-    filters = _filters(request)
+    filters = queue_filters(request)
     try:
         page = int(request.query_params.get("page", "1"))
     except ValueError:
         page = 1
     result = await list_queue(db, filters, now(), page)
+    names = await staff_names(db, {r.reviewer for r in result.referrals if r.reviewer})
     await audit(db, staff.name, "view_queue", now(), detail=_describe(filters, result.page))
     return render(request, "queue.html", staff, page=result, filters=filters, boroughs=QUEUE_BOROUGHS, flags=FLAGS,
-                  overdue=lambda r: is_overdue(r, now()), days=lambda r: (now() - r.created_at).days,
-                  query=urlencode(_query(filters)), decision_days=DECISION_DAYS)
+                  overdue=lambda r: is_overdue(r, now()), due=lambda r: due_words(due_in_days(r, now())),
+                  reviewer=lambda r: names.get(r.reviewer, r.reviewer) if r.reviewer else "",
+                  query=urlencode(queue_query(filters)), decision_days=DECISION_DAYS, views=VIEWS,
+                  sorts=sort_links(filters), sort_choices=SORT_CHOICES,
+                  sort_chosen=(filters.sort or "") + ("-desc" if filters.descending else ""))
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
-    return " ".join([*(f"{k}={v}" for k, v in _query(filters).items()), f"page={page}"])
+    return " ".join([*(f"{k}={v}" for k, v in queue_query(filters).items()), f"page={page}"])
 
 
 @router.get("/mine")
@@ -199,7 +189,7 @@ async def my_young_people(request: Request, db: Db, staff: CaseworkerStaff) -> H
 @router.get("/export.csv")
 async def export(request: Request, db: Db, staff: UnitStaff) -> Response:
     # Test referrals (made in the simulator) never leave in an export, whatever the queue shows.
-    filters = dataclasses.replace(_filters(request), include_tests=False)
+    filters = dataclasses.replace(queue_filters(request), include_tests=False)
     rows = []
     page = 1
     while True:
@@ -237,9 +227,15 @@ async def referral_action(request: Request, reference: str, db: Db, staff: AnySt
         return render(request, "error.html", staff, status_code=404, message=f"There is no referral {reference}.")
     try:
         action = Action(form.get("action", ""))
-        if form.get("step") == "preview":
+        step = form.get("step")
+        if step == "preview":
             shown = preview_of(runtime.settings, referral.reference, action, form)
             return await show_referral(request, db, staff, reference, preview=shown, typed=form)
+        if step == "change":
+            # Back from the confirmation to the form, with what was typed still in it.
+            return await show_referral(request, db, staff, reference, typed=form, editing=action.value)
+        if action in IRREVERSIBLE and step != "confirmed":
+            return _confirmation(request, runtime, staff, referral, action, form)
         await act(db, runtime.settings, reference, action, Actor(staff.name, staff.role), now(),
                   reason=reason_of(form), question=form.get("question"), caseworker=form.get("caseworker"))
     except (Refused, ValueError) as exc:
@@ -248,3 +244,30 @@ async def referral_action(request: Request, reference: str, db: Db, staff: AnySt
                                    failed=form.get("action"), typed=form)
     await commit_and_kick(db, runtime)
     return RedirectResponse(f"/staff/referrals/{reference}?done={action.value}", status_code=303)
+
+
+# Actions that cannot be undone: each is confirmed on a page of its own first, saying what it does.
+IRREVERSIBLE = {
+    Action.DECLINE: ("decline", "The referral is declined. It cannot be accepted later.",
+                     "A declined referral cannot be accepted later."),
+    Action.CLOSE: ("close", "The referral is closed. Its work ends and it cannot be reopened.",
+                   "A closed referral cannot be reopened."),
+}
+
+
+def _confirmation(request: Request, runtime: Runtime, staff: Staff, referral: Referral, action: Action,
+                  form: dict[str, str]) -> HTMLResponse:
+    """What the action will do and what the referrer will be told, with the button that does it; Refused if it can't."""
+    decide(action, referral.status, referral.reviewer, staff.name, staff.role)
+    told = None
+    if action in WRITTEN:
+        told = preview_of(runtime.settings, referral.reference, action, form)
+        if referral.channel not in REPLYABLE_CHANNELS or not referral.origin_address:
+            told = None
+    verb, happens, warning = IRREVERSIBLE[action]
+    not_told = ("Nothing: closing a referral sends the referrer no text." if action is Action.CLOSE
+                else "Nothing: this referral did not come from a number or chat we can text.")
+    return render(request, "confirm.html", staff, ref=referral.reference, action=action.value, verb=verb,
+                  happens=happens, warning=warning, told=told, not_told=not_told, channel=referral.channel,
+                  fields={name: form.get(name, "") for name in WRITTEN.get(action, ())})
+

@@ -61,5 +61,22 @@ def test_only_the_referrers_answer_brings_a_referral_back_from_awaiting_info() -
 def test_the_buttons_offered_are_exactly_the_allowed_moves() -> None:
     assert allowed_actions(Status.IN_REVIEW, A, A, Role.UNIT) == [Action.RELEASE, Action.REQUEST_INFO, Action.ACCEPT,
                                                                   Action.DECLINE]
-    assert allowed_actions(Status.IN_REVIEW, B, A, Role.UNIT) == []
+    assert allowed_actions(Status.IN_REVIEW, B, A, Role.UNIT) == [Action.TAKE_OVER]
+    assert allowed_actions(Status.IN_REVIEW, B, A, Role.ADMIN) == [Action.RELEASE, Action.TAKE_OVER]
     assert allowed_actions(Status.DECLINED, None, A, Role.ADMIN) == [Action.CLOSE]
+
+
+def test_another_unit_member_takes_over_a_claim_where_it_stands() -> None:
+    for status in (Status.IN_REVIEW, Status.MORE_INFO):
+        move = decide(Action.TAKE_OVER, status, B, A, Role.UNIT)
+        assert (move.after, move.reviewer) == (status, A)
+    with pytest.raises(Refused, match="someone else is reviewing"):
+        decide(Action.TAKE_OVER, Status.IN_REVIEW, A, A, Role.UNIT)
+    with pytest.raises(Refused, match="someone else is reviewing"):
+        decide(Action.TAKE_OVER, Status.QUEUED, None, A, Role.UNIT)
+
+
+def test_only_an_admin_releases_a_claim_that_is_not_theirs() -> None:
+    assert decide(Action.RELEASE, Status.IN_REVIEW, B, A, Role.ADMIN).after is Status.QUEUED
+    with pytest.raises(Refused, match="or an admin"):
+        decide(Action.RELEASE, Status.IN_REVIEW, B, A, Role.UNIT)
