@@ -11,6 +11,7 @@ Pure: no I/O, nothing from `bot/` or `store/`.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
@@ -37,17 +38,20 @@ class Decision(StrEnum):
 _LABELS = {Decision.SAME: "Same person", Decision.DIFFERENT: "Different person"}
 
 
-def young_person_name(details: Mapping[str, Any]) -> tuple[str, str] | None:
-    """The young person's first and last name from a referral's details; None when either is missing.
+def young_person_name(details: Mapping[str, Any]) -> list[str] | None:
+    """The words of the young person's name from a referral's details; None without a first and last name.
 
-    The one place that knows which answer holds the name (one full-name answer, split into first
-    and last; referrals stored when it was two answers are read through `current_answers`).
+    The one place that knows which answer holds the name: the full name as given (referrals stored
+    when it was two answers are read through `current_answers`), split at hyphens and spaces alike,
+    not at the dialog's guess of where the first name ends: "Jordon SMITH JONES" then matches
+    "Jordan Smith-Jones", and "Jean Paul Mbappe" matches "Jean-Paul Mbappé".
     """
     name = current_answers(dict(details)).get("yp_name") or {}
-    first, last = name.get("first"), name.get("last")
-    if not isinstance(first, str) or not isinstance(last, str) or not first or not last:
+    given = name.get("given")
+    if not isinstance(given, str):
         return None
-    return first, last
+    words = [word for word in re.split(r"[\s\-\u2010\u2011\u2013]+", given) if _letters(word)]
+    return words if len(words) >= 2 else None
 
 
 def _letters(name: str) -> str:
@@ -69,15 +73,13 @@ def sound_of(name: str) -> str:
 
 
 def name_key(details: Mapping[str, Any]) -> str | None:
-    """What two referrals of one young person share: the date of birth and how each name sounds.
+    """What two referrals of one young person share: the date of birth and how the whole name sounds.
 
     None when the details lack the date of birth or a name part: such a referral is matched by
     mobile only.
     """
-    dob, name = details.get("dob"), young_person_name(details)
-    if not isinstance(dob, str) or not dob or name is None:
+    dob, words = details.get("dob"), young_person_name(details)
+    if not isinstance(dob, str) or not dob or words is None:
         return None
-    first, last = (sound_of(part) for part in name)
-    if not first or not last:
-        return None
-    return f"{dob}|{first}|{last}"
+    # The words run together, as hyphens and spaces fall where people choose: "Featherstone-Haugh".
+    return f"{dob}|{sound_of(''.join(words))}"

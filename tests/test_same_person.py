@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from staff_support import csrf_of, login, make_user
-from support import PERSONAL, TEST_KEY, WHOLE_REFERRAL, chat, invoke_cli, run_cli
+from support import PERSONAL, REFERRAL_ANSWERS, TEST_KEY, answering, chat, invoke_cli, run_cli
 
 from bot.settings import Settings, decode_data_key, load_settings
 from bot.web import create_app
@@ -33,12 +33,8 @@ REFERENCE = re.compile(r"LGX-[0-9A-Z]{5}")
 
 def referral_of(first: str = PERSONAL["yp_first_name"], last: str = PERSONAL["yp_last_name"],
                 dob: str = PERSONAL["dob"], mobile: str = PERSONAL["yp_mobile"]) -> list[str]:
-    """The whole referral of support.WHOLE_REFERRAL, for a young person with these details."""
-    texts = list(WHOLE_REFERRAL)
-    for value, typed in ((first, PERSONAL["yp_first_name"]), (last, PERSONAL["yp_last_name"]),
-                         (dob, PERSONAL["dob"]), (mobile, PERSONAL["yp_mobile"])):
-        texts[texts.index(typed)] = value
-    return texts
+    """The whole referral of support.REFERRAL_ANSWERS, for a young person with these details."""
+    return answering({**REFERRAL_ANSWERS, "yp_name": f"{first} {last}", "dob": dob, "yp_mobile": mobile})
 
 
 async def refer(client: httpx.AsyncClient, session: str, texts: list[str]) -> tuple[str, list[list[str]]]:

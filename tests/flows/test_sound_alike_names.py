@@ -20,6 +20,8 @@ def details(first: str, last: str, dob: str = DOB) -> dict[str, str]:
     (("Stephen", "Okonkwo"), ("Steven", "Okonkwo")),
     (("Zoë", "Brontë"), ("Zoe", "Bronte")),
     (("Jean-Paul", "Mbappé"), ("Jean Paul", "Mbappe")),
+    # The name is one answer now: where the first name ends doesn't matter.
+    (("Ann", "Marie-Lee"), ("Ann-Marie", "Lee")),
     (("Мария", "Иванова"), ("мария", "иванова")),  # outside the Latin alphabet: its own letters, any case
 ])
 def test_spellings_of_one_name_share_a_key(one: tuple[str, str], other: tuple[str, str]) -> None:
@@ -43,14 +45,13 @@ def test_the_same_name_born_another_day_has_another_key() -> None:
 
 def test_first_and_last_names_are_not_mixed_up() -> None:
     assert name_key(details("Jordan", "Smith")) != name_key(details("Smith", "Jordan"))
-    assert name_key(details("Ann", "Marie-Lee")) != name_key(details("Ann-Marie", "Lee"))
 
 
 def test_without_a_name_part_or_a_birth_date_there_is_no_key() -> None:
     assert name_key({"yp_first_name": "Jordan", "dob": DOB}) is None
     assert name_key({"yp_first_name": "Jordan", "yp_last_name": "Smith"}) is None
     assert name_key(details("-", "Smith")) is None
-    assert young_person_name(details("Jordan", "Smith")) == ("Jordan", "Smith")
+    assert young_person_name(details("Jordan", "Smith-Jones")) == ["Jordan", "Smith", "Jones"]
 
 
 def test_a_name_sounds_like_its_metaphone() -> None:
