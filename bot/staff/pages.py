@@ -15,10 +15,13 @@ from bot.runtime import Runtime, runtime_of
 from bot.sessions import can_text
 from bot.staff.auth import Forbidden, Staff
 from bot.staff.preview import Preview
+from bot.timeline import young_person_timeline
+from flows.delivery_words import delivery_words
 from flows.discreet import DEFAULT_PLACE
 from flows.notices import DECLINE_REASONS, question_room, reason_room
 from flows.process import Role, Status, allowed_actions
 from flows.questions import SECTIONS
+from flows.reminders import offset_words, when_words
 from store.alerts import alerts as find_alerts
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.audit import audit
@@ -74,11 +77,13 @@ async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral |
 
 async def show_referral(request: Request, db: AsyncSession, staff: Staff, reference: str, error: str | None = None,
                         status_code: int = 200, done: str | None = None, failed: str | None = None,
-                        typed: dict[str, str] | None = None, preview: Preview | None = None) -> HTMLResponse:
+                        typed: dict[str, str] | None = None, preview: Preview | None = None,
+                        session_errors: list[tuple[str, str]] | None = None) -> HTMLResponse:
     """The referral's page (audited as a view), or a 404 page if there is no such referral.
 
     After a refused action, `failed` names it and `typed` keeps what was typed into its form; after
-    a preview, `preview` is the text to confirm and `typed` keeps the form too.
+    a preview, `preview` is the text to confirm and `typed` keeps the form too. `session_errors` are
+    the booking form's problems, field by field.
     """
     referral = await viewable(db, staff, reference)
     if referral is None:
@@ -89,11 +94,12 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     sessions = await appointments_for(db, referral.id)
     reminders = await reminders_for(db, [s.id for s in sessions])
     notices = await unseen_notices(db, referral.id)
+    settings = runtime_of(request.app).settings
+    timeline = await young_person_timeline(db, referral, sessions, settings.tz)
     places = [p.label for p in await places_of(db, staff.user.id)]
     await audit(db, staff.name, "view", now(), referral.reference)
     raised = await alerts_shown(db, staff, reference=referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
-    settings = runtime_of(request.app).settings
     tz = settings.tz
     sections = [(name, [(title, readable(key, referral.details[key], tz)) for key, title in fields
                         if key in referral.details]) for name, fields in SECTIONS]
@@ -120,6 +126,11 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         sessions=sessions,
         reminders=reminders,
         notices=notices,
+        timeline=timeline,
+        session_errors=session_errors or [],
+        offset_words=offset_words,
+        delivery_words=delivery_words,
+        when_words=when_words,
         alerts=raised,
         places=places or [DEFAULT_PLACE],
         can_text=can_text(referral),
