@@ -163,7 +163,7 @@ async def unread_counts(db: AsyncSession, referral_ids: Sequence[int]) -> dict[i
     found = await db.execute(select(CaseworkerNotice.referral_id, func.count())
                              .where(CaseworkerNotice.referral_id.in_(referral_ids), CaseworkerNotice.seen_at.is_(None))
                              .group_by(CaseworkerNotice.referral_id))
-    return {referral_id: count for referral_id, count in found.tuples()}
+    return {int(referral_id): int(count) for referral_id, count in found.all()}
 
 
 async def next_sessions(db: AsyncSession, referral_ids: Sequence[int], now: datetime) -> dict[int, Appointment]:

@@ -143,12 +143,13 @@ async def test_each_reply_is_about_the_latest_text_that_asked_and_a_change_of_mi
         assert (await db.get(Appointment, sooner)).status == "declined"  # type: ignore[union-attr]
         assert (await db.get(Appointment, later)).status == "scheduled"  # type: ignore[union-attr]
     # They change their mind: a Y after the N confirms the same session again, and its reminders come back.
-    assert await sms(live, fake_twilio, "Y", "SMyp-yes-after-no-00000000000000", YOUNG) == [confirmed_text("Cas Worker")]
+    answer = await sms(live, fake_twilio, "Y", "SMyp-yes-after-no-00000000000000", YOUNG)
+    assert answer == [confirmed_text("Cas Worker")]
     async with live.sessions() as db:
         assert (await db.get(Appointment, sooner)).status == "confirmed"  # type: ignore[union-attr]
         assert (await db.get(Appointment, later)).status == "scheduled"  # type: ignore[union-attr]
-        notices = (await db.execute(select(CaseworkerNotice.kind, CaseworkerNotice.text, CaseworkerNotice.appointment_id)
-                                    .order_by(CaseworkerNotice.id))).all()
+        notices = (await db.execute(select(CaseworkerNotice.kind, CaseworkerNotice.text,
+                                           CaseworkerNotice.appointment_id).order_by(CaseworkerNotice.id))).all()
     assert [tuple(n) for n in notices] == [
         ("message", "N", None),
         ("cant_come", "can't make it", sooner),
