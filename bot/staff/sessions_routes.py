@@ -161,7 +161,7 @@ async def move(request: Request, reference: str, session_id: RowId, db: Db, staf
     if isinstance(when, list):
         return await _change_page(request, db, staff, runtime, reference, session_id, "move", form, when)
     day, at = when
-    if form.get("confirmed") != "yes":
+    if form.get("confirm") != "yes":
         starts = session_start(day, at, runtime.settings.tz)
         return await _change_page(request, db, staff, runtime, reference, session_id, "confirm-move", form,
                                   new_start=starts)
@@ -182,7 +182,7 @@ async def cancel_form(request: Request, reference: str, session_id: RowId, db: D
 @router.post("/sessions/{session_id}/cancel")
 async def cancel(request: Request, reference: str, session_id: RowId, db: Db, staff: AnyStaff, form: CheckedForm,
                  runtime: RuntimeDep) -> Response:
-    if form.get("confirmed") != "yes":
+    if form.get("confirm") != "yes":
         return await _change_page(request, db, staff, runtime, reference, session_id, "confirm-cancel")
 
     async def work(referral: Referral, actor: Actor) -> None:
