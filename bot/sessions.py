@@ -238,12 +238,18 @@ async def send_first_contact(db: AsyncSession, settings: Settings, reference: st
     return planned
 
 
-async def set_reminders(db: AsyncSession, reference: str, on: bool, actor: Actor, now: datetime,
+async def set_reminders(db: AsyncSession, settings: Settings, reference: str, on: bool, actor: Actor, now: datetime,
                         user_id: int | None = None) -> None:
-    """Switch a young person's reminders on or off; off also stops the ones already planned."""
+    """Switch a young person's reminders on or off; off stops the ones planned, on plans them again."""
     referral = await _referral_for(db, reference, actor, user_id)
+    was_off = referral.reminders_off
     referral.reminders_off = not on
-    if not on:
-        for appointment in await appointments_for(db, referral.id):
+    for appointment in await appointments_for(db, referral.id):
+        if not on:
             await cancel_pending_reminders(db, appointment.id, now)
+        elif was_off and appointment.starts_at > now and appointment.status in (AppointmentStatus.SCHEDULED,
+                                                                                AppointmentStatus.CONFIRMED):
+            # A fresh plan: the reminders stopped when they were turned off keep their own dedupe keys.
+            appointment.updated_at = now
+            await plan_session_reminders(db, settings, referral, appointment, now)
     await audit(db, actor.name, "reminders_on" if on else "reminders_off", now, referral.reference)

@@ -23,7 +23,6 @@ __all__ = [
     "last_asking",
     "mark_notices_seen",
     "next_sessions",
-    "next_unanswered",
     "notices_for",
     "places_of",
     "referral_for_young_person",
@@ -55,7 +54,9 @@ async def get_appointment(db: AsyncSession, appointment_id: int) -> Appointment 
 async def reminders_for(db: AsyncSession, appointment_ids: list[int]) -> list[OutboundMessage]:
     if not appointment_ids:
         return []
-    found = await db.execute(select(OutboundMessage).where(OutboundMessage.appointment_id.in_(appointment_ids))
+    # Only the reminders: the news of a move is tied to its session too, but it is not one of them.
+    found = await db.execute(select(OutboundMessage).where(OutboundMessage.appointment_id.in_(appointment_ids),
+                                                           OutboundMessage.purpose == "reminder")
                              .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id))
     return list(found.scalars())
 
@@ -68,17 +69,6 @@ async def cancel_pending_reminders(db: AsyncSession, appointment_id: int, now: d
         .values(status=OutboundStatus.CANCELLED, updated_at=now)
     )
     return rows_affected(result)
-
-
-async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> Appointment | None:
-    """The session a young person's Y or N is about: the next one that has not started and is unconfirmed."""
-    found = await db.execute(
-        select(Appointment)
-        .where(Appointment.referral_id == referral_id, Appointment.starts_at > now,
-               Appointment.status == AppointmentStatus.SCHEDULED)
-        .order_by(Appointment.starts_at, Appointment.id).limit(1).with_for_update()
-    )
-    return found.scalar_one_or_none()
 
 
 async def referral_for_young_person(db: AsyncSession, phone_hashes: Sequence[str], *,

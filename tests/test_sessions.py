@@ -236,7 +236,7 @@ async def test_nothing_goes_to_the_young_person_before_the_first_message(
     await live.dispatcher.run_once()
     assert [m.body for m in fake_twilio.messages] == [fake_twilio.messages[0].body]
     assert "save it" in fake_twilio.messages[0].body
-    clock.move_to(london("2026-12-01 10:01:05"))
+    clock.move_to(london("2026-12-01 10:05"))
     await live.dispatcher.run_once()
     assert len(fake_twilio.messages) == 2 and "today at 11:00am" in fake_twilio.messages[1].body
 
@@ -330,7 +330,7 @@ async def test_the_simulator_can_play_the_young_person(clock: Any, client: Any, 
             db, settings, reference, date(2026, 12, 1), time(11, 0), "the library", CLI, datetime.now(UTC)
         )
         await send_first_contact(db, settings, reference, CLI, datetime.now(UTC))
-    clock.move_to(london("2026-12-01 10:01:05"))  # the reminder follows the first message by a minute
+    clock.move_to(london("2026-12-01 10:05"))  # the reminder follows the first message by a minute or so
     young = {"session": "447700900456", "role": "young_person"}
     inbox: list[dict[str, Any]] = []
     for _ in range(100):  # the app's dispatcher delivers both within its poll interval
@@ -507,3 +507,17 @@ async def test_reminders_across_a_clock_change_go_out_at_london_time(
         traveller.move_to(utc(two_hours_utc).replace(second=5))
         await live.dispatcher.run_once()
         assert len(fake_twilio.messages) == 2 and "today at 10:00am" in fake_twilio.messages[1].body
+
+
+async def test_turning_reminders_off_stops_them_and_on_plans_them_again(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from bot.sessions import set_reminders
+
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    for on in (False, True):
+        async with live.sessions() as db, db.begin():
+            await set_reminders(db, live.settings, reference, on, CLI, datetime.now(UTC))
+    assert sorted((r.planned_for, r.status) for r in await reminders(live, session)) == [
+        ("1d@18:00", "cancelled"), ("1d@18:00", "pending"), ("2h", "cancelled"), ("2h", "pending")]

@@ -204,7 +204,7 @@ async def first_contact(request: Request, reference: str, db: Db, staff: AnyStaf
 async def reminders(request: Request, reference: str, db: Db, staff: AnyStaff, form: CheckedForm,
                     runtime: RuntimeDep) -> Response:
     async def work(referral: Referral, actor: Actor) -> None:
-        await set_reminders(db, reference, form.get("on") == "1", actor, now(), staff.user.id)
+        await set_reminders(db, runtime.settings, reference, form.get("on") == "1", actor, now(), staff.user.id)
 
     return await _do(request, db, staff, runtime, reference, work, "reminders_changed")
 
