@@ -16,7 +16,7 @@ from bot.simulator_addresses import simulated_young_person_sender
 from flows.channels import Channel
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.process import Refused, Role, Status
-from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
+from flows.reminders import Note, QuietHours, parse_offsets, plan_reminders, session_start
 from flows.statuses import AppointmentStatus
 from store.appointments import appointments_for, cancel_pending_reminders, get_appointment, was_told
 from store.audit import audit
@@ -121,15 +121,22 @@ async def add_session(db: AsyncSession, settings: Settings, reference: str, day:
 
 
 async def plan_session_reminders(
-    db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime
+    db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime,
+    *, catch_up: bool = True,
 ) -> int:
-    """Queue a session's reminders; none before the first message, which must be the first thing they get."""
+    """Queue a session's reminders; none before the first message, which must be the first thing they get.
+
+    Without `catch_up`, a reminder whose time has passed is left out rather than sent at once: a young
+    person who just said Y needs no "see you tomorrow, reply Y" a second later.
+    """
     if not _may_text(referral):
         return 0
     worker = await caseworker_of(db, referral)
     local_start = appointment.starts_at.astimezone(settings.tz)
     plans = plan_reminders(appointment.starts_at, parse_offsets(settings.reminder_offsets), settings.tz,
                            QuietHours.parse(settings.quiet_hours), now)
+    if not catch_up:
+        plans = [plan for plan in plans if plan.note is not Note.DUE_NOW]
     for plan in plans:
         body = reminder_text(young_name(referral), worker_name(worker), local_start, appointment.place, plan.kind)
         channel, address = young_person_address(referral)
@@ -251,5 +258,5 @@ async def set_reminders(db: AsyncSession, settings: Settings, reference: str, on
                                                                                 AppointmentStatus.CONFIRMED):
             # A fresh plan: the reminders stopped when they were turned off keep their own dedupe keys.
             appointment.updated_at = now
-            await plan_session_reminders(db, settings, referral, appointment, now)
+            await plan_session_reminders(db, settings, referral, appointment, now, catch_up=False)
     await audit(db, actor.name, "reminders_on" if on else "reminders_off", now, referral.reference)

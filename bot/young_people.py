@@ -47,7 +47,7 @@ async def answer_young_person(db: AsyncSession, settings: Settings, referral: Re
         appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
         if declined_before:
             # They changed their mind: the reminders stopped by their N are wanted again.
-            await plan_session_reminders(db, settings, referral, appointment, now)
+            await plan_session_reminders(db, settings, referral, appointment, now, catch_up=False)
         await _record(db, referral, worker, appointment.id, ReplyKind.CONFIRMED, text, now)
         await audit(db, "young person", "session_confirmed", now, referral.reference, f"session {appointment.id}")
         return [Reply(confirmed_text(name))]
