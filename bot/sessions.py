@@ -6,7 +6,7 @@ planned time; the dispatcher sends them. Pages and the CLI both come through her
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +16,10 @@ from flows.channels import Channel
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.process import Refused, Role, Status
 from flows.questions import current_answers
-from flows.reminders import QuietHours, parse_offsets, plan_reminders, session_start
+from flows.reminders import Note, QuietHours, parse_offsets, plan_reminders, session_start
 from flows.simulator_addresses import simulated_young_person_sender
 from flows.statuses import AppointmentStatus
-from store.appointments import appointments_for, cancel_pending_reminders, get_appointment
+from store.appointments import appointments_for, cancel_pending_reminders, get_appointment, was_told
 from store.audit import audit
 from store.models import Appointment, Referral, ReferralEvent, User
 from store.outbox import enqueue
@@ -30,9 +30,12 @@ __all__ = [
     "add_session",
     "can_text",
     "cancel_session",
+    "full_name",
     "move_session",
+    "plan_session_reminders",
     "send_first_contact",
     "set_reminders",
+    "texted_about_change",
     "worker_name",
     "young_name",
     "young_person_address",
@@ -42,6 +45,16 @@ __all__ = [
 def young_name(referral: Referral) -> str:
     details = current_answers(referral.details)
     return details.get("yp_known_as") or (details.get("yp_name") or {}).get("first") or ""
+
+
+def full_name(referral: Referral) -> str:
+    """The young person's name as staff read it: first and last name, and what they like to be called."""
+    details = current_answers(referral.details)
+    name = (details.get("yp_name") or {}).get("given") or ""
+    known = details.get("yp_known_as")
+    if known and known != (details.get("yp_name") or {}).get("first"):
+        name = f"{name} (known as {known})" if name else known
+    return name or "Name not given"
 
 
 def worker_name(worker: User | None) -> str:
@@ -60,6 +73,16 @@ def can_text(referral: Referral) -> bool:
     """Only a number the referral marked safe to text, and only while reminders are on."""
     safe = (referral.details.get("safe_contact") or {}).get("text") is True
     return bool(referral.details.get("yp_mobile")) and safe
+
+
+def _may_text(referral: Referral) -> bool:
+    """Texts about sessions go only after the first message, to a safe number, while reminders are on."""
+    return referral.first_contact_at is not None and not referral.reminders_off and can_text(referral)
+
+
+async def texted_about_change(db: AsyncSession, referral: Referral, appointment: Appointment) -> bool:
+    """Whether moving or cancelling this session texts the young person: only if they were told of it."""
+    return _may_text(referral) and await was_told(db, appointment.id)
 
 
 async def _referral_for(db: AsyncSession, reference: str, actor: Actor, user_id: int | None) -> Referral:
@@ -89,7 +112,7 @@ async def add_session(db: AsyncSession, settings: Settings, reference: str, day:
                               status=AppointmentStatus.SCHEDULED, created_by=actor.name, created_at=now, updated_at=now)
     db.add(appointment)
     await db.flush()
-    planned = await _plan(db, settings, referral, appointment, now)
+    planned = await plan_session_reminders(db, settings, referral, appointment, now)
     local = starts_at.astimezone(settings.tz).strftime("%a %d %b %Y %H:%M")
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_added",
                          status_after=referral.status, note=f"{local}, {place}"))
@@ -99,15 +122,23 @@ async def add_session(db: AsyncSession, settings: Settings, reference: str, day:
     return appointment
 
 
-async def _plan(
-    db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime
+async def plan_session_reminders(
+    db: AsyncSession, settings: Settings, referral: Referral, appointment: Appointment, now: datetime,
+    *, catch_up: bool = True,
 ) -> int:
-    if referral.reminders_off or not can_text(referral):
+    """Queue a session's reminders; none before the first message, which must be the first thing they get.
+
+    Without `catch_up`, a reminder whose time has passed is left out rather than sent at once: a young
+    person who just said Y needs no "see you tomorrow, reply Y" a second later.
+    """
+    if not _may_text(referral):
         return 0
     worker = await caseworker_of(db, referral)
     local_start = appointment.starts_at.astimezone(settings.tz)
     plans = plan_reminders(appointment.starts_at, parse_offsets(settings.reminder_offsets), settings.tz,
                            QuietHours.parse(settings.quiet_hours), now)
+    if not catch_up:
+        plans = [plan for plan in plans if plan.note is not Note.DUE_NOW]
     for plan in plans:
         body = reminder_text(young_name(referral), worker_name(worker), local_start, appointment.place, plan.kind)
         channel, address = young_person_address(referral)
@@ -119,7 +150,7 @@ async def _plan(
 
 async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: int, actor: Actor, now: datetime,
                          user_id: int | None = None) -> Appointment:
-    """Cancel a session: its pending reminders stop, and the young person is told if texts are allowed."""
+    """Cancel a session: its pending reminders stop, and the young person is told if they knew of it."""
     appointment = await get_appointment(db, appointment_id)
     if appointment is None:
         raise Refused(f"There is no session {appointment_id}.")
@@ -130,10 +161,12 @@ async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: i
         raise Refused("That session is already cancelled.")
     if appointment.starts_at <= now:
         raise Refused("That session has already started.")
+    # Asked before anything changes: a reminder that went out is what makes the news worth sending.
+    tell = await texted_about_change(db, referral, appointment)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.updated_at = now
-    stopped = await cancel_pending_reminders(db, appointment.id, now)
-    if stopped and not referral.reminders_off and can_text(referral):
+    await cancel_pending_reminders(db, appointment.id, now)
+    if tell:
         worker = await caseworker_of(db, referral)
         body = cancelled_text(young_name(referral), worker_name(worker), appointment.starts_at.astimezone(settings.tz))
         channel, address = young_person_address(referral)
@@ -147,7 +180,7 @@ async def cancel_session(db: AsyncSession, settings: Settings, appointment_id: i
 
 async def move_session(db: AsyncSession, settings: Settings, appointment_id: int, day: date, at: time, place: str,
                        actor: Actor, now: datetime, user_id: int | None = None) -> Appointment:
-    """Move a session: its pending reminders are replaced by new ones, and the young person is told."""
+    """Move a session: its pending reminders are replaced by new ones; the young person is told if they knew of it."""
     appointment = await get_appointment(db, appointment_id)
     if appointment is None:
         raise Refused(f"There is no session {appointment_id}.")
@@ -163,18 +196,20 @@ async def move_session(db: AsyncSession, settings: Settings, appointment_id: int
         raise Refused(str(exc)) from None
     if starts_at <= now:
         raise Refused("That time has already passed.")
+    tell = await texted_about_change(db, referral, appointment)
     await cancel_pending_reminders(db, appointment.id, now)
     appointment.starts_at, appointment.place = starts_at, place
     # A moved session needs a fresh answer: "Y" was for the old time.
     appointment.status, appointment.answer, appointment.answered_at = AppointmentStatus.SCHEDULED, None, None
     appointment.updated_at = now
-    if not referral.reminders_off and can_text(referral):
+    if tell:
         worker = await caseworker_of(db, referral)
         channel, address = young_person_address(referral)
         body = moved_text(young_name(referral), worker_name(worker), starts_at.astimezone(settings.tz), place)
+        # Tied to the session: it asks for Y or N, so a reply to it is about this session.
         await enqueue(db, channel=channel, to=address, body=body, purpose="session_moved", now=now,
-                      dedupe_key=f"moved:{appointment.id}:{now.isoformat()}")
-    planned = await _plan(db, settings, referral, appointment, now)
+                      appointment_id=appointment.id, dedupe_key=f"moved:{appointment.id}:{now.isoformat()}")
+    planned = await plan_session_reminders(db, settings, referral, appointment, now)
     local = starts_at.astimezone(settings.tz).strftime("%a %d %b %Y %H:%M")
     db.add(ReferralEvent(referral_id=referral.id, at=now, actor=actor.name, action="session_moved",
                          status_after=referral.status, note=f"{local}, {place}"))
@@ -184,9 +219,12 @@ async def move_session(db: AsyncSession, settings: Settings, appointment_id: int
     return appointment
 
 
-async def send_first_contact(db: AsyncSession, reference: str, actor: Actor, now: datetime,
-                             user_id: int | None = None) -> None:
-    """The first message to a young person: only when their caseworker presses the button, never by itself."""
+async def send_first_contact(db: AsyncSession, settings: Settings, reference: str, actor: Actor, now: datetime,
+                             user_id: int | None = None) -> int:
+    """The first message to a young person: only when their caseworker presses the button, never by itself.
+
+    Sessions booked before it get their reminders now, planned to follow it; how many were planned is returned.
+    """
     referral = await _referral_for(db, reference, actor, user_id)
     if not can_text(referral):
         raise Refused("The referral does not say it is safe to text this young person.")
@@ -198,15 +236,29 @@ async def send_first_contact(db: AsyncSession, reference: str, actor: Actor, now
                   body=first_contact_text(young_name(referral), worker_name(worker)),
                   dedupe_key=f"first_contact:{referral.reference}")
     referral.first_contact_at = now
-    await audit(db, actor.name, "first_contact", now, referral.reference)
+    # A minute later at the soonest, so a reminder already due never overtakes the introduction.
+    after = now + timedelta(minutes=1)
+    planned = 0
+    for appointment in await appointments_for(db, referral.id):
+        if appointment.starts_at > after and appointment.status in (AppointmentStatus.SCHEDULED,
+                                                                    AppointmentStatus.CONFIRMED):
+            planned += await plan_session_reminders(db, settings, referral, appointment, after)
+    await audit(db, actor.name, "first_contact", now, referral.reference, f"reminders={planned}")
+    return planned
 
 
-async def set_reminders(db: AsyncSession, reference: str, on: bool, actor: Actor, now: datetime,
+async def set_reminders(db: AsyncSession, settings: Settings, reference: str, on: bool, actor: Actor, now: datetime,
                         user_id: int | None = None) -> None:
-    """Switch a young person's reminders on or off; off also stops the ones already planned."""
+    """Switch a young person's reminders on or off; off stops the ones planned, on plans them again."""
     referral = await _referral_for(db, reference, actor, user_id)
+    was_off = referral.reminders_off
     referral.reminders_off = not on
-    if not on:
-        for appointment in await appointments_for(db, referral.id):
+    for appointment in await appointments_for(db, referral.id):
+        if not on:
             await cancel_pending_reminders(db, appointment.id, now)
+        elif was_off and appointment.starts_at > now and appointment.status in (AppointmentStatus.SCHEDULED,
+                                                                                AppointmentStatus.CONFIRMED):
+            # A fresh plan: the reminders stopped when they were turned off keep their own dedupe keys.
+            appointment.updated_at = now
+            await plan_session_reminders(db, settings, referral, appointment, now, catch_up=False)
     await audit(db, actor.name, "reminders_on" if on else "reminders_off", now, referral.reference)

@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-__all__ = ["DEFAULT_OFFSETS", "Note", "Offset", "PlannedReminder", "QuietHours", "ReminderKind", "parse_offsets",
-           "plan_reminders", "session_start"]
+__all__ = ["DEFAULT_OFFSETS", "Note", "Offset", "PlannedReminder", "QuietHours", "ReminderKind", "offset_words",
+           "parse_offsets", "plan_reminders", "session_start", "when_words"]
 
 DEFAULT_OFFSETS = "1d@18:00,2h"
 
@@ -263,3 +263,39 @@ def plan_reminders(
         kind = ReminderKind.TODAY if same_day else ReminderKind.AHEAD
         chosen[send_at] = PlannedReminder(offset.spec, send_at, note, kind)
     return sorted(chosen.values(), key=lambda r: (r.send_at, r.offset))
+
+
+# --- in words ---------------------------------------------------------------------------------
+
+
+def _clock(at: time) -> str:
+    """Return '6pm', '9:30am', 'midday' or 'midnight'."""
+    if at == time(12, 0):
+        return "midday"
+    if at == time(0, 0):
+        return "midnight"
+    hour = at.hour % 12 or 12
+    suffix = "am" if at.hour < 12 else "pm"
+    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}:{at.minute:02d}{suffix}"
+
+
+def offset_words(spec: str) -> str:
+    """Say when a reminder goes, as staff read it: '1d@18:00' is 'the day before at 6pm'."""
+    try:
+        offset = _parse_offset(spec)
+    except ValueError:
+        return spec  # a reminder planned under an older setting: show it as it was written
+    if offset.before is not None:
+        minutes = int(offset.before.total_seconds() // 60)
+        if minutes % 60 == 0:
+            hours = minutes // 60
+            return f"{hours} hour{'s' if hours != 1 else ''} before"
+        return f"{minutes} minute{'s' if minutes != 1 else ''} before"
+    assert offset.days is not None and offset.at is not None
+    day = {0: "on the day", 1: "the day before"}.get(offset.days, f"{offset.days} days before")
+    return f"{day} at {_clock(offset.at)}"
+
+
+def when_words(local: datetime) -> str:
+    """Say a session's local start as staff read it: 'Wednesday 2 December 2026 at 3pm'."""
+    return f"{local:%A} {local.day} {local:%B %Y} at {_clock(local.time())}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-__all__ = ["AppointmentStatus", "InboundStatus", "OutboundStatus"]
+__all__ = ["AppointmentStatus", "InboundStatus", "OutboundStatus", "ReplyKind"]
 
 
 class _Labelled(StrEnum):
@@ -65,3 +65,12 @@ class AppointmentStatus(_Labelled):
     def upcoming(self) -> bool:
         """Still to happen as far as anyone knows, so it may be moved or cancelled."""
         return self in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.DECLINED)
+
+
+class ReplyKind(_Labelled):
+    """What a young person's reply was, once matched to the text it answers (stored on caseworker_notices.kind)."""
+
+    CONFIRMED = "confirmed", "Confirmed the session"
+    CANT_COME = "cant_come", "Can't come"
+    MESSAGE = "message", "Message"
+    GOT_IT = "got_it", "Got the first message"

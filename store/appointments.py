@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.channels import Channel
@@ -15,17 +15,29 @@ from store.db import rows_affected
 from store.models import Appointment, CaseworkerNotice, OutboundMessage, Place, Referral
 
 __all__ = [
+    "ASKING",
     "add_place",
     "appointments_for",
     "cancel_pending_reminders",
     "get_appointment",
+    "last_asking",
     "mark_notices_seen",
-    "next_unanswered",
+    "next_sessions",
+    "notices_for",
     "places_of",
     "referral_for_young_person",
     "reminders_for",
+    "texts_to",
+    "unread_counts",
     "unseen_notices",
+    "was_told",
 ]
+
+# The texts that ask the young person for an answer (Y or N): a reply is about the latest of these.
+ASKING = ("first_contact", "reminder", "session_moved")
+# Handed to the provider: the young person may have read it.
+_GONE_OUT = (OutboundStatus.SENDING, OutboundStatus.ACCEPTED, OutboundStatus.QUEUED, OutboundStatus.SENT,
+             OutboundStatus.DELIVERED)
 
 
 async def appointments_for(db: AsyncSession, referral_id: int) -> list[Appointment]:
@@ -42,7 +54,9 @@ async def get_appointment(db: AsyncSession, appointment_id: int) -> Appointment 
 async def reminders_for(db: AsyncSession, appointment_ids: list[int]) -> list[OutboundMessage]:
     if not appointment_ids:
         return []
-    found = await db.execute(select(OutboundMessage).where(OutboundMessage.appointment_id.in_(appointment_ids))
+    # Only the reminders: the news of a move is tied to its session too, but it is not one of them.
+    found = await db.execute(select(OutboundMessage).where(OutboundMessage.appointment_id.in_(appointment_ids),
+                                                           OutboundMessage.purpose == "reminder")
                              .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id))
     return list(found.scalars())
 
@@ -55,17 +69,6 @@ async def cancel_pending_reminders(db: AsyncSession, appointment_id: int, now: d
         .values(status=OutboundStatus.CANCELLED, updated_at=now)
     )
     return rows_affected(result)
-
-
-async def next_unanswered(db: AsyncSession, referral_id: int, now: datetime) -> Appointment | None:
-    """The session a young person's Y or N is about: the next one that has not started and is unconfirmed."""
-    found = await db.execute(
-        select(Appointment)
-        .where(Appointment.referral_id == referral_id, Appointment.starts_at > now,
-               Appointment.status == AppointmentStatus.SCHEDULED)
-        .order_by(Appointment.starts_at, Appointment.id).limit(1).with_for_update()
-    )
-    return found.scalar_one_or_none()
 
 
 async def referral_for_young_person(db: AsyncSession, phone_hashes: Sequence[str], *,
@@ -107,3 +110,60 @@ async def unseen_notices(db: AsyncSession, referral_id: int) -> list[CaseworkerN
 async def mark_notices_seen(db: AsyncSession, referral_id: int, now: datetime) -> None:
     await db.execute(update(CaseworkerNotice).where(CaseworkerNotice.referral_id == referral_id,
                                                     CaseworkerNotice.seen_at.is_(None)).values(seen_at=now))
+
+
+async def last_asking(db: AsyncSession, contact_id: int) -> OutboundMessage | None:
+    """The latest text that went out to this young person asking for a reply: what their reply answers."""
+    found = await db.execute(
+        select(OutboundMessage)
+        .where(OutboundMessage.contact_id == contact_id, OutboundMessage.purpose.in_(ASKING),
+               OutboundMessage.status.in_(_GONE_OUT))
+        # When it was due, not when it was queued: tomorrow's reminder is queued before today's move.
+        .order_by(OutboundMessage.next_attempt_at.desc(), OutboundMessage.id.desc()).limit(1)
+    )
+    return found.scalar_one_or_none()
+
+
+async def was_told(db: AsyncSession, appointment_id: int) -> bool:
+    """Whether a text naming this session (a reminder, or the news it moved) has gone to the young person."""
+    found = await db.scalar(select(OutboundMessage.id).where(
+        OutboundMessage.appointment_id == appointment_id,
+        OutboundMessage.purpose.in_(("reminder", "session_moved")), OutboundMessage.status.in_(_GONE_OUT)).limit(1))
+    return found is not None
+
+
+async def texts_to(db: AsyncSession, contact_id: int) -> list[OutboundMessage]:
+    """Every text queued for one contact, oldest first (the young person's timeline)."""
+    found = await db.execute(select(OutboundMessage).where(OutboundMessage.contact_id == contact_id)
+                             .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id))
+    return list(found.scalars())
+
+
+async def notices_for(db: AsyncSession, referral_id: int) -> list[CaseworkerNotice]:
+    """Everything the young person sent, seen or not, oldest first."""
+    found = await db.execute(select(CaseworkerNotice).where(CaseworkerNotice.referral_id == referral_id)
+                             .order_by(CaseworkerNotice.at, CaseworkerNotice.id))
+    return list(found.scalars())
+
+
+async def unread_counts(db: AsyncSession, referral_ids: Sequence[int]) -> dict[int, int]:
+    """How many replies each referral's young person sent that nobody has marked as seen."""
+    if not referral_ids:
+        return {}
+    found = await db.execute(select(CaseworkerNotice.referral_id, func.count())
+                             .where(CaseworkerNotice.referral_id.in_(referral_ids), CaseworkerNotice.seen_at.is_(None))
+                             .group_by(CaseworkerNotice.referral_id))
+    return {int(referral_id): int(count) for referral_id, count in found.all()}
+
+
+async def next_sessions(db: AsyncSession, referral_ids: Sequence[int], now: datetime) -> dict[int, Appointment]:
+    """Each referral's next session still on (not cancelled, not started)."""
+    if not referral_ids:
+        return {}
+    found = await db.execute(select(Appointment).where(
+        Appointment.referral_id.in_(referral_ids), Appointment.starts_at > now,
+        Appointment.status != AppointmentStatus.CANCELLED).order_by(Appointment.starts_at, Appointment.id))
+    nearest: dict[int, Appointment] = {}
+    for appointment in found.scalars():
+        nearest.setdefault(appointment.referral_id, appointment)
+    return nearest

@@ -33,7 +33,6 @@ __all__ = [
     "claim_due",
     "delivered_to",
     "enqueue",
-    "last_sent_purpose",
     "mark_accepted",
     "mark_failed",
     "mark_retry",
@@ -259,18 +258,6 @@ async def delivered_to(db: AsyncSession, contact_id: int, after_id: int, limit: 
         .order_by(OutboundMessage.id).limit(limit)
     )
     return list(found.scalars())
-
-
-# Taken by the provider: the person may have read it.
-_GONE_OUT = (OutboundStatus.SENDING, OutboundStatus.QUEUED, OutboundStatus.SENT, OutboundStatus.DELIVERED)
-
-
-async def last_sent_purpose(db: AsyncSession, contact_id: int) -> str | None:
-    """What the latest message that went out to this contact was for ("reminder", "first_contact", ...)."""
-    return await db.scalar(select(OutboundMessage.purpose)
-                           .where(OutboundMessage.contact_id == contact_id, OutboundMessage.status.in_(_GONE_OUT))
-                           # When it was due, not when it was queued: tomorrow's reminder is queued first.
-                           .order_by(OutboundMessage.next_attempt_at.desc(), OutboundMessage.id.desc()).limit(1))
 
 
 async def untried(db: AsyncSession, ids: Sequence[int]) -> list[int]:

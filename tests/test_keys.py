@@ -21,7 +21,7 @@ from staff_support import login, make_user
 from support import LONDON, TEST_KEY, WHOLE_REFERRAL, chat, run_cli
 
 from bot.actions import Actor, act
-from bot.sessions import add_session
+from bot.sessions import add_session, send_first_contact
 from bot.settings import Settings, SettingsError, decode_data_key, load_settings
 from bot.web import create_app
 from flows.notices import status_unknown_text
@@ -67,6 +67,8 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
             await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
         when = (datetime.now(LONDON) + timedelta(days=3)).replace(hour=15, minute=0)
         await add_session(db, settings, reference, when.date(), when.time(), "the usual place", CLI, datetime.now(UTC))
+        # The first message lets the session's reminders be planned: outbox rows tied to a session.
+        await send_first_contact(db, settings, reference, CLI, datetime.now(UTC))
     await live.dispatcher.run_once()
     assert await sms(live, twilio, "STOP", "SMstop-000000000000000000000000", OPTED_OUT) == []
     return reference

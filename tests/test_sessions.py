@@ -47,7 +47,8 @@ async def sms(live: LiveApp, twilio: FakeTwilio, body: str, sid: str, sender: st
     return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
 
 
-async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
+async def allocated_referral(live: LiveApp, twilio: FakeTwilio, *, introduced: bool = True) -> str:
+    """A referral allocated to Cas; `introduced`: the first message has gone to the young person (and is cleared)."""
     replies: list[str] = []
     for n, text in enumerate(t for t in WHOLE_REFERRAL if t != "07700 900123"):
         replies = await sms(live, twilio, text, f"SMref{n:029d}", REFERRER)
@@ -62,8 +63,18 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
         ):
             await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
     await live.dispatcher.run_once()  # the acceptance notice to the referrer
+    if introduced:
+        await introduce(live, reference)
+        await live.dispatcher.run_once()
+        assert "save it" in twilio.messages[-1].body
     twilio.messages.clear()
     return reference
+
+
+async def introduce(live: LiveApp, reference: str) -> int:
+    """The caseworker sends the first message; how many reminders it let go."""
+    async with live.sessions() as db, db.begin():
+        return await send_first_contact(db, live.settings, reference, CLI, datetime.now(UTC))
 
 
 async def book(live: LiveApp, reference: str, when: str, place: str = "the usual place") -> int:
@@ -113,12 +124,17 @@ async def test_a_session_is_reminded_the_day_before_and_two_hours_before_and_con
     assert "today at 3:00pm" in fake_twilio.messages[-1].body.lower() or "3:00pm" in fake_twilio.messages[-1].body
 
 
-async def test_n_tells_the_caseworker_and_free_text_is_passed_on_for_the_right_session(
+async def test_each_reply_is_about_the_latest_text_that_asked_and_a_change_of_mind_counts(
     clock: Any, live: LiveApp, fake_twilio: FakeTwilio
 ) -> None:
     reference = await allocated_referral(live, fake_twilio)
     later = await book(live, reference, "2026-12-09 15:00")
     sooner = await book(live, reference, "2026-12-03 11:00")
+    # Before any reminder, the last text that asked anything is the first message: an N is not about a session.
+    await sms(live, fake_twilio, "N", "SMyp-early-n-0000000000000000000", YOUNG)
+    clock.move_to(london("2026-12-02 18:00:05"))  # the sooner session's reminder goes
+    await live.dispatcher.run_once()
+    assert "Thu 3 Dec" in fake_twilio.messages[-1].body
     reply = await sms(live, fake_twilio, "can't make it", "SMyp-no-00000000000000000000000", YOUNG)
     assert "Cas" in reply[0]
     reply = await sms(live, fake_twilio, "can we meet at the park instead?", "SMyp-q-000000000000000000000000", YOUNG)
@@ -126,12 +142,32 @@ async def test_n_tells_the_caseworker_and_free_text_is_passed_on_for_the_right_s
     async with live.sessions() as db:
         assert (await db.get(Appointment, sooner)).status == "declined"  # type: ignore[union-attr]
         assert (await db.get(Appointment, later)).status == "scheduled"  # type: ignore[union-attr]
-        notices = (await db.execute(select(CaseworkerNotice.kind, CaseworkerNotice.text)
-                                    .order_by(CaseworkerNotice.id))).all()
+    # They change their mind: a Y after the N confirms the same session again, and its reminders come back.
+    answer = await sms(live, fake_twilio, "Y", "SMyp-yes-after-no-00000000000000", YOUNG)
+    assert answer == [confirmed_text("Cas Worker")]
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, sooner)).status == "confirmed"  # type: ignore[union-attr]
+        assert (await db.get(Appointment, later)).status == "scheduled"  # type: ignore[union-attr]
+        notices = (await db.execute(select(CaseworkerNotice.kind, CaseworkerNotice.text,
+                                           CaseworkerNotice.appointment_id).order_by(CaseworkerNotice.id))).all()
     assert [tuple(n) for n in notices] == [
-        ("cant_come", "can't make it"),
-        ("message", "can we meet at the park instead?"),
+        ("message", "N", None),
+        ("cant_come", "can't make it", sooner),
+        ("message", "can we meet at the park instead?", sooner),
+        ("confirmed", "Y", sooner),
     ]
+    # The reminder still ahead is planned again; the one whose time has passed is not sent a second after the Y.
+    assert [r.planned_for for r in await reminders(live, sooner) if r.status == "pending"] == ["2h"]
+    sent = len(fake_twilio.messages)
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == sent
+
+    clock.move_to(london("2026-12-08 18:00:05"))  # now the later session's reminder is the latest question
+    await live.dispatcher.run_once()
+    await sms(live, fake_twilio, "no", "SMyp-later-no-000000000000000000", YOUNG)
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, later)).status == "declined"  # type: ignore[union-attr]
+        assert (await db.get(Appointment, sooner)).status == "confirmed"  # type: ignore[union-attr]
 
 
 async def test_stop_from_the_young_person_stops_every_reminder(
@@ -147,23 +183,66 @@ async def test_stop_from_the_young_person_stops_every_reminder(
     assert {r.status for r in await reminders(live, session)} == {"suppressed"}
 
 
-async def test_cancelling_a_session_cancels_its_reminders(clock: Any, live: LiveApp, fake_twilio: FakeTwilio) -> None:
+async def test_cancelling_a_session_nobody_told_them_of_texts_nothing(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
     reference = await allocated_referral(live, fake_twilio)
     session = await book(live, reference, "2026-12-02 15:00")
     async with live.sessions() as db, db.begin():
         await cancel_session(db, live.settings, session, CLI, datetime.now(UTC))
     assert {r.status for r in await reminders(live, session)} == {"cancelled"}
     await live.dispatcher.run_once()
-    assert len(fake_twilio.messages) == 1 and "not meeting" in fake_twilio.messages[0].body
-    assert check_discreet(fake_twilio.messages[0].body) == []
+    assert fake_twilio.messages == []  # no reminder had gone: they never knew of it
 
-    # With another session still booked, its reminders planned for later don't hold the news back.
-    await book(live, reference, "2026-12-09 15:00")
-    later = await book(live, reference, "2026-12-16 15:00")
-    async with live.sessions() as db, db.begin():
-        await cancel_session(db, live.settings, later, CLI, datetime.now(UTC))
+
+async def test_cancelling_a_session_they_were_reminded_of_tells_them_even_with_no_reminder_left(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    clock.move_to(london("2026-12-01 18:00:05"))
     await live.dispatcher.run_once()
-    assert len(fake_twilio.messages) == 2 and "not meeting Wed 16 Dec" in fake_twilio.messages[1].body
+    clock.move_to(london("2026-12-02 13:00:05"))
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == 2  # both reminders went: none is waiting any more
+    async with live.sessions() as db, db.begin():
+        await cancel_session(db, live.settings, session, CLI, datetime.now(UTC))
+    await live.dispatcher.run_once()
+    told = fake_twilio.messages[-1]
+    assert len(fake_twilio.messages) == 3 and told.to == YOUNG and "not meeting Wed 2 Dec" in told.body
+    assert check_discreet(told.body) == []
+
+
+async def test_moving_a_session_they_were_not_told_of_texts_nothing_but_plans_new_reminders(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from bot.sessions import move_session
+
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    async with live.sessions() as db, db.begin():
+        await move_session(db, live.settings, session, date(2026, 12, 4), time(16, 0), "", CLI, datetime.now(UTC))
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages == []
+    assert [(r.planned_for, r.status) for r in await reminders(live, session) if r.status == "pending"] == [
+        ("1d@18:00", "pending"), ("2h", "pending")]
+
+
+async def test_nothing_goes_to_the_young_person_before_the_first_message(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    reference = await allocated_referral(live, fake_twilio, introduced=False)
+    session = await book(live, reference, "2026-12-01 11:00")  # within the hour: a reminder would be due at once
+    assert await reminders(live, session) == []
+    await live.dispatcher.run_once()
+    assert fake_twilio.messages == []
+    assert await introduce(live, reference) == 1  # the reminder is planned now, to follow the first message
+    await live.dispatcher.run_once()
+    assert [m.body for m in fake_twilio.messages] == [fake_twilio.messages[0].body]
+    assert "save it" in fake_twilio.messages[0].body
+    clock.move_to(london("2026-12-01 10:05"))
+    await live.dispatcher.run_once()
+    assert len(fake_twilio.messages) == 2 and "today at 11:00am" in fake_twilio.messages[1].body
 
 
 async def test_a_reminder_due_while_the_dispatcher_was_down_is_missed_once_the_session_started(
@@ -192,16 +271,16 @@ async def test_a_session_within_the_hour_is_reminded_once_and_at_once(
 async def test_the_first_contact_goes_only_when_the_caseworker_asks_and_only_once(
     clock: Any, live: LiveApp, fake_twilio: FakeTwilio
 ) -> None:
-    reference = await allocated_referral(live, fake_twilio)
+    reference = await allocated_referral(live, fake_twilio, introduced=False)
     await live.dispatcher.run_once()
     assert fake_twilio.messages == []  # never automatically
     async with live.sessions() as db, db.begin():
-        await send_first_contact(db, reference, CLI, datetime.now(UTC))
+        await send_first_contact(db, live.settings, reference, CLI, datetime.now(UTC))
     await live.dispatcher.run_once()
     assert fake_twilio.messages[0].to == YOUNG and "save" in fake_twilio.messages[0].body.lower()
     with pytest.raises(Refused, match="already sent"):
         async with live.sessions() as db, db.begin():
-            await send_first_contact(db, reference, CLI, datetime.now(UTC))
+            await send_first_contact(db, live.settings, reference, CLI, datetime.now(UTC))
 
 
 async def test_a_y_to_the_first_message_is_not_taken_as_a_y_to_a_session_booked_meanwhile(
@@ -209,10 +288,10 @@ async def test_a_y_to_the_first_message_is_not_taken_as_a_y_to_a_session_booked_
 ) -> None:
     from flows.discreet import saved_text
 
-    reference = await allocated_referral(live, fake_twilio)
+    reference = await allocated_referral(live, fake_twilio, introduced=False)
     session = await book(live, reference, "2026-12-02 15:00")
     async with live.sessions() as db, db.begin():
-        await send_first_contact(db, reference, CLI, datetime.now(UTC))
+        await send_first_contact(db, live.settings, reference, CLI, datetime.now(UTC))
     await live.dispatcher.run_once()
     assert "save" in fake_twilio.messages[-1].body.lower()
 
@@ -254,14 +333,17 @@ async def test_the_simulator_can_play_the_young_person(clock: Any, client: Any, 
         await add_session(
             db, settings, reference, date(2026, 12, 1), time(11, 0), "the library", CLI, datetime.now(UTC)
         )
+        await send_first_contact(db, settings, reference, CLI, datetime.now(UTC))
+    clock.move_to(london("2026-12-01 10:05"))  # the reminder follows the first message by a minute or so
     young = {"session": "447700900456", "role": "young_person"}
     inbox: list[dict[str, Any]] = []
-    for _ in range(100):  # the app's dispatcher delivers the reminder within its poll interval
+    for _ in range(100):  # the app's dispatcher delivers both within its poll interval
         inbox = (await client.get("/simulator/inbox", params=young)).json()["messages"]
-        if inbox:
+        if len(inbox) == 2:
             break
         await asyncio.sleep(0.05)
-    assert len(inbox) == 1 and inbox[0]["text"].startswith("Hi Jaylen, it's Cas.") and "the library" in inbox[0]["text"]
+    assert len(inbox) == 2 and "save it" in inbox[0]["text"]
+    assert inbox[1]["text"].startswith("Hi Jaylen, it's Cas.") and "the library" in inbox[1]["text"]
     answer = await client.post("/simulator/message", json={**young, "text": "Y", "message_id": "yp-1"})
     assert answer.json()["replies"] == [confirmed_text("Cas Worker")]
     stranger = await client.post("/simulator/message", json={"session": "447700900999", "role": "young_person",
@@ -315,6 +397,8 @@ async def test_the_caseworker_is_told_on_telegram_without_personal_details(
         assert worker is not None
         worker.telegram_chat_id = "9001"
     await book(live, reference, "2026-12-03 11:00")
+    clock.move_to(london("2026-12-02 18:00:05"))  # the reminder the N answers
+    await live.dispatcher.run_once()
     await sms(live, fake_twilio, "no", "SMyp-tg-no-0000000000000000000", YOUNG)
     await live.dispatcher.run_once()
     told = [m["text"] for m in fake_telegram.sent if str(m["chat_id"]) == "9001"]
@@ -369,12 +453,14 @@ async def test_moving_a_session_replaces_its_reminders_and_tells_the_young_perso
 
     reference = await allocated_referral(live, fake_twilio)
     session = await book(live, reference, "2026-12-02 15:00")
+    clock.move_to(london("2026-12-01 18:00:05"))  # the reminder tells them of the session
+    await live.dispatcher.run_once()
     await sms(live, fake_twilio, "Y", "SMyp-move-y-000000000000000000", YOUNG)
     async with live.sessions() as db, db.begin():
         await move_session(db, live.settings, session, date(2026, 12, 4), time(16, 0), "", CLI,
                            datetime.now(UTC))
     statuses = [(r.planned_for, r.status, r.next_attempt_at) for r in await reminders(live, session)]
-    assert ("1d@18:00", "cancelled", london("2026-12-01 18:00").astimezone(UTC)) in statuses
+    assert ("2h", "cancelled", london("2026-12-02 13:00").astimezone(UTC)) in statuses
     assert ("1d@18:00", "pending", london("2026-12-03 18:00").astimezone(UTC)) in statuses
     assert ("2h", "pending", london("2026-12-04 14:00").astimezone(UTC)) in statuses
     async with live.sessions() as db:
@@ -383,6 +469,10 @@ async def test_moving_a_session_replaces_its_reminders_and_tells_the_young_perso
     await live.dispatcher.run_once()
     told = fake_twilio.messages[-1].body
     assert "Fri 4 Dec" in told and check_discreet(told) == []
+    # The news asks for Y or N: a Y now is about the moved session.
+    assert await sms(live, fake_twilio, "Y", "SMyp-move-y-111111111111111111", YOUNG) == [confirmed_text("Cas Worker")]
+    async with live.sessions() as db:
+        assert (await db.get(Appointment, session)).status == "confirmed"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -421,3 +511,17 @@ async def test_reminders_across_a_clock_change_go_out_at_london_time(
         traveller.move_to(utc(two_hours_utc).replace(second=5))
         await live.dispatcher.run_once()
         assert len(fake_twilio.messages) == 2 and "today at 10:00am" in fake_twilio.messages[1].body
+
+
+async def test_turning_reminders_off_stops_them_and_on_plans_them_again(
+    clock: Any, live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    from bot.sessions import set_reminders
+
+    reference = await allocated_referral(live, fake_twilio)
+    session = await book(live, reference, "2026-12-02 15:00")
+    for on in (False, True):
+        async with live.sessions() as db, db.begin():
+            await set_reminders(db, live.settings, reference, on, CLI, datetime.now(UTC))
+    assert sorted((r.planned_for, r.status) for r in await reminders(live, session)) == [
+        ("1d@18:00", "cancelled"), ("1d@18:00", "pending"), ("2h", "cancelled"), ("2h", "pending")]

@@ -142,9 +142,10 @@ async def sms_referral(sessions: async_sessionmaker[AsyncSession], reference: st
 
 
 def row_of(html: str, reference: str) -> str:
-    found = re.search(rf'<tr class="govuk-table__row[^"]*">\s*<th[^>]*><a[^>]*>{reference}</a>.*?</tr>', html, re.S)
-    assert found, f"no row for {reference}"
-    return found.group(0)
+    # Whichever cell holds the reference: the queue links it, "My young people" links the name.
+    rows = [row for row in re.findall(r'<tr class="govuk-table__row[^"]*">.*?</tr>', html, re.S) if reference in row]
+    assert rows, f"no row for {reference}"
+    return rows[0]
 
 
 async def test_simulator_referrals_stay_out_of_the_queue_unless_staff_choose_to_show_them_tagged_as_tests(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,6 +120,7 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
 ) -> None:
     from bot.actions import Actor, act
     from flows.process import Action, Role
+    from store.models import OutboundMessage
 
     await make_user(site.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
     reference = await referral_by_sms(site, fake_twilio, REFERRER, "E")
@@ -126,42 +128,125 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
         for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}),
                               (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
             await act(db, site.settings, reference, action, Actor("cli", Role.ADMIN), datetime.now(UTC), **extra)
+    await site.dispatcher.run_once()
+    fake_twilio.messages.clear()
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await log_in(page, site, "cas@unit.example.org")
     await page.get_by_role("link", name=reference).click()
-    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
-    await page.get_by_label("Date").fill(day)
+    sessions = page.locator("section.sessions")
+    await expect(sessions.locator(".app-before-first")).to_contain_text("reminders for sessions you book now")
+
+    # Three boxes, read day first whatever the browser's locale; what is wrong is said beside the box and above.
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    await page.get_by_label("Day").fill("3rd")
+    await page.get_by_label("Month").fill(str(day.month))
+    await page.get_by_label("Year").fill(str(day.year))
     await page.get_by_label("Time (London)").fill("15:00")
     await page.get_by_label("or a new place label").fill("the library")
     await page.get_by_role("button", name="Book session").click()
-    sessions = page.locator("section.sessions")
-    await expect(sessions).to_contain_text("the library")
-    await expect(sessions).to_contain_text("1d@18:00")
-    await expect(sessions).to_contain_text("pending")
+    await expect(page.locator(".govuk-error-summary a[href='#book-date-day']")).to_have_text(
+        "Enter the day of the session as a number")
+    await expect(page.locator("#book-date-error")).to_contain_text("Enter the day of the session as a number")
+    await expect(page.get_by_label("Day")).to_have_value("3rd")
+    await expect(page.get_by_label("or a new place label")).to_have_value("the library")
+    await page.get_by_label("Day").fill(str(day.day))
+    await page.get_by_label("Year").fill(str(day.year - 1))
+    await page.get_by_role("button", name="Book session").click()
+    await expect(page.locator(".govuk-error-summary")).to_contain_text("The session must be in the future")
+    await page.get_by_label("Year").fill(str(day.year))
+    await page.get_by_role("button", name="Book session").click()
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("session booked")
+    await expect(sessions).to_contain_text(f"{day:%A} {day.day} {day:%B %Y} at 3pm")
+    await expect(sessions).to_contain_text("none yet: they start once the first message is sent")
+    assert fake_twilio.messages == []
+
+    await page.get_by_role("button", name="Send the first message").click()
+    await expect(sessions).to_contain_text("the day before at 6pm: waiting to send")
+    await expect(sessions).to_contain_text("2 hours before: waiting to send")
+    await sent_with(site, fake_twilio, "save it")
+    # The day-before reminder's time comes: it goes for real, through the dispatcher, to the stand-in Twilio.
+    async with site.sessions() as db, db.begin():
+        await db.execute(update(OutboundMessage).where(OutboundMessage.planned_for == "1d@18:00")
+                         .values(next_attempt_at=datetime.now(UTC)))
+    await sent_with(site, fake_twilio, "See you")
 
     await sms_from(site, fake_twilio, "sorry can't make it", "SMyp-browser-n-0000000000000000", "+447700900456")
     await page.reload()
-    await expect(page.locator("section.notices")).to_contain_text("sorry can't make it")
-    await expect(sessions).to_contain_text("declined")
-    await expect(sessions).to_contain_text("2h: ")
-    await expect(sessions).not_to_contain_text("pending")  # no "see you" after they said they can't come
+    timeline = page.locator("section.notices")
+    await expect(timeline).to_contain_text("sorry can't make it")
+    await expect(timeline.locator(".app-timeline__item--out").first).to_contain_text("First message")
+    await expect(timeline).to_contain_text("Reminder, the day before at 6pm")
+    await expect(timeline.locator(".app-timeline__item--in")).to_contain_text("Can't come")
+    await expect(timeline.locator(".app-timeline__item--in")).to_contain_text("New")
+    await expect(sessions).to_contain_text("Can't come")
+    await expect(sessions).to_contain_text("2 hours before: not sent: no longer needed")
+    await expect(sessions).not_to_contain_text("waiting")  # no "see you" after they said they can't come
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "caseworker.png"), full_page=True)
     # The unit's stats now count this reminded session and its answer.
     await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
-    async with site.sessions() as db, db.begin():
-        from sqlalchemy import update as sql_update
-
-        from store.models import OutboundMessage
-
-        await sql_update_first(db, sql_update, OutboundMessage)
     stats = await browser.new_page(viewport={"width": 1280, "height": 900})
     await log_in(stats, site, "una@unit.example.org")
     await stats.goto(site.base_url + "/staff/stats")
     await expect(stats.locator("#reminders")).to_contain_text("Can't come (N)")
     await stats.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
+
+    # My young people: the name, the next session in words, and the unread reply.
+    await page.goto(site.base_url + "/staff/mine")
+    row = page.get_by_role("row").filter(has_text=reference)
+    await expect(row).to_contain_text("Jaylen")
+    await expect(row).to_contain_text(f"{day:%A} {day.day} {day:%B %Y} at 3pm")
+    await expect(row.locator(".app-unread")).to_contain_text("1 new reply")
+    await page.get_by_role("link", name=reference).click()
+    # Seen: the marker goes, the reply stays.
     await page.get_by_role("button", name="Mark as seen").click()
-    await expect(page.locator("section.notices")).to_have_count(0)
+    await expect(timeline).to_contain_text("sorry can't make it")
+    await expect(timeline.locator(".app-timeline__item--in")).not_to_contain_text("New")
+    await page.goto(site.base_url + "/staff/mine")
+    await expect(page.get_by_role("row").filter(has_text=reference)).to_contain_text("No new replies")
+    await page.get_by_role("link", name=reference).click()
+
+    # Moving asks first, says they will be texted (they had the reminder), and changes nothing until confirmed.
+    moved = day + timedelta(days=1)
+    await sessions.get_by_role("link", name="Move").click()
+    await expect(page.get_by_label("Day")).to_have_value(str(day.day))
+    await page.get_by_label("Day").fill(str(moved.day))
+    await page.get_by_label("Month").fill(str(moved.month))
+    await page.get_by_label("Year").fill("27")
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.locator("#move-date-error")).to_contain_text("4 numbers")
+    await expect(page.get_by_label("Day")).to_have_value(str(moved.day))
+    await page.get_by_label("Year").fill(str(moved.year))
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.locator(".app-texted")).to_contain_text("will get a text with the new time")
+    before = len(fake_twilio.messages)
+    async with site.sessions() as db:
+        pending = await db.scalar(select(OutboundMessage.id).where(OutboundMessage.purpose == "session_moved"))
+    assert pending is None  # nothing yet
+    await page.get_by_role("button", name="Move session").click()
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("session moved")
+    assert f"{moved.day} " in (await sent_with(site, fake_twilio, "Change of plan")).body
+    assert len(fake_twilio.messages) == before + 1
+
+    # Cancelling asks first, with a warning button.
+    await sessions.get_by_role("link", name="Cancel").click()
+    await expect(page.locator(".app-texted")).to_contain_text("will get a text saying the session is off")
+    await page.get_by_role("link", name="Keep the session").click()
+    await expect(sessions).not_to_contain_text("Cancelled")
+    await sessions.get_by_role("link", name="Cancel").click()
+    await page.locator("button.govuk-button--warning").click()
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("session cancelled")
+    await sent_with(site, fake_twilio, "not meeting")
+
+
+async def sent_with(site: LiveApp, twilio: FakeTwilio, words: str) -> Any:
+    """The text holding these words, once sent: by this test's turn of the dispatcher or the app's own loop."""
+    for _ in range(200):
+        await site.dispatcher.run_once()
+        if found := [m for m in twilio.messages if words in m.body]:
+            return found[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no text with {words!r} was sent")
 
 
 async def test_the_simulator_page_chats_in_a_real_browser(browser: Browser, site: LiveApp) -> None:
@@ -178,9 +263,3 @@ async def test_the_simulator_page_chats_in_a_real_browser(browser: Browser, site
     await page.get_by_label("a young person, mobile").check()
     await expect(page.locator("#log")).to_be_empty()
     assert errors == []
-
-
-async def sql_update_first(db: Any, sql_update: Any, model: Any) -> None:
-    """Mark one reminder as handed to Twilio, as if its time had come (the stats count reminded sessions)."""
-    first = (await db.execute(select(model.id).where(model.appointment_id.is_not(None)).limit(1))).scalar_one()
-    await db.execute(sql_update(model).where(model.id == first).values(status="delivered"))

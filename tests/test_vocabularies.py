@@ -10,13 +10,13 @@ import pytest
 
 from flows.channels import PHONE_CHANNELS, REPLYABLE_CHANNELS, Channel
 from flows.process import Status
-from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
+from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus, ReplyKind
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where the statuses are declared, and migrations, which must keep the strings they were written with.
 DECLARING = {ROOT / "flows" / "process.py", ROOT / "flows" / "statuses.py"}
-Labelled = Status | InboundStatus | OutboundStatus | AppointmentStatus
-LABELLED: list[Labelled] = [*Status, *InboundStatus, *OutboundStatus, *AppointmentStatus]
+Labelled = Status | InboundStatus | OutboundStatus | AppointmentStatus | ReplyKind
+LABELLED: list[Labelled] = [*Status, *InboundStatus, *OutboundStatus, *AppointmentStatus, *ReplyKind]
 
 
 def _modules() -> list[Path]:

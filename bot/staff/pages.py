@@ -15,11 +15,14 @@ from bot.runtime import Runtime, runtime_of
 from bot.sessions import can_text
 from bot.staff.auth import Forbidden, Staff
 from bot.staff.preview import Preview
+from bot.timeline import young_person_timeline
+from flows.delivery_words import delivery_words
 from flows.discreet import DEFAULT_PLACE
 from flows.notices import DECLINE_REASONS, question_room, reason_room
 from flows.process import Role, Status, allowed_actions
 from flows.questions import current_answers, flags_for
 from flows.questions import sections as question_sections
+from flows.reminders import offset_words, when_words
 from store.alerts import alerts as find_alerts
 from store.appointments import appointments_for, places_of, reminders_for, unseen_notices
 from store.audit import audit
@@ -78,12 +81,14 @@ async def viewable(db: AsyncSession, staff: Staff, reference: str) -> Referral |
 async def show_referral(request: Request, db: AsyncSession, staff: Staff, reference: str, error: str | None = None,
                         status_code: int = 200, done: str | None = None, failed: str | None = None,
                         typed: dict[str, str] | None = None, preview: Preview | None = None,
-                        editing: str | None = None) -> HTMLResponse:
+                        editing: str | None = None,
+                        session_errors: list[tuple[str, str]] | None = None) -> HTMLResponse:
     """The referral's page (audited as a view), or a 404 page if there is no such referral.
 
     After a refused action, `failed` names it and `typed` keeps what was typed into its form; after
     a preview, `preview` is the text to confirm and `typed` keeps the form too; back from a
-    confirmation, `editing` names the action whose form `typed` fills again.
+    confirmation, `editing` names the action whose form `typed` fills again. `session_errors` are
+    the booking form's problems, field by field.
     """
     referral = await viewable(db, staff, reference)
     if referral is None:
@@ -94,6 +99,8 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     sessions = await appointments_for(db, referral.id)
     reminders = await reminders_for(db, [s.id for s in sessions])
     notices = await unseen_notices(db, referral.id)
+    settings = runtime_of(request.app).settings
+    timeline = await young_person_timeline(db, referral, sessions, settings.tz)
     places = [p.label for p in await places_of(db, staff.user.id)]
     question = await answered_question(db, referral.id)
     new_info = referral.new_info_at is not None
@@ -103,7 +110,6 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
     await audit(db, staff.name, "view", now(), referral.reference)
     raised = await alerts_shown(db, staff, reference=referral.reference)
     actions = allowed_actions(referral.status, referral.reviewer, staff.name, staff.role)
-    settings = runtime_of(request.app).settings
     tz = settings.tz
     answers = current_answers(referral.details)
     sections = [(name, [(q.heading, q.staff(answers[q.key], tz)) for q in questions if q.key in answers])
@@ -136,6 +142,11 @@ async def show_referral(request: Request, db: AsyncSession, staff: Staff, refere
         sessions=sessions,
         reminders=reminders,
         notices=notices,
+        timeline=timeline,
+        session_errors=session_errors or [],
+        offset_words=offset_words,
+        delivery_words=delivery_words,
+        when_words=when_words,
         alerts=raised,
         # Possibly the same young person as another referral: the unit's to decide; not a caseworker's to see.
         same_person=[] if staff.role is Role.CASEWORKER else await likenesses(db, referral.id),

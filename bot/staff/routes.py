@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.actions import Actor, act
 from bot.runtime import Runtime, RuntimeDep
+from bot.sessions import full_name
 from bot.staff.auth import Staff
 from bot.staff.deps import AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
@@ -21,6 +22,8 @@ from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_tok
 from flows.boroughs import BOROUGHS
 from flows.channels import REPLYABLE_CHANNELS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status, decide
+from flows.reminders import when_words
+from store.appointments import next_sessions, unread_counts
 from store.audit import audit
 from store.models import Referral
 from store.queue import FLAGS, QueueFilter, due_in_days, is_overdue, is_test, list_queue, staff_names
@@ -182,8 +185,11 @@ def _describe(filters: QueueFilter, page: int) -> str:
 async def my_young_people(request: Request, db: Db, staff: CaseworkerStaff) -> HTMLResponse:
     # Their own young people, tests included: each marked as one on the page.
     result = await list_queue(db, QueueFilter(status="all", caseworker_id=staff.user.id, include_tests=True), now(), 1)
+    ids = [r.id for r in result.referrals]
     await audit(db, staff.name, "view_allocations", now())
-    return render(request, "mine.html", staff, referrals=result.referrals)
+    return render(request, "mine.html", staff, referrals=result.referrals, name_of=full_name,
+                  next_session=await next_sessions(db, ids, now()), unread=await unread_counts(db, ids),
+                  when_words=when_words)
 
 
 @router.get("/export.csv")
