@@ -206,6 +206,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_sessions.router)
     app.include_router(staff_alerts.router)
     app.include_router(staff_second_factor.router)
+    app.include_router(staff_second_factor.admin_router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

@@ -22,7 +22,7 @@ from bot.web import create_app
 # The login, and the accessibility statement (published for anyone, as UK public-sector services do).
 PUBLIC = {("GET", "/staff/login"), ("POST", "/staff/login"), ("GET", "/staff/accessibility")}
 # A plausible value for each path parameter of a staff route; a new parameter needs one here.
-PATH_VALUES = {"reference": "LGX-AAAAA", "session_id": "1", "alert_id": "1"}
+PATH_VALUES = {"reference": "LGX-AAAAA", "session_id": "1", "alert_id": "1", "user_id": "1"}
 
 
 def all_routes(app: FastAPI) -> Iterable[Any]:

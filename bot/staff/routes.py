@@ -30,7 +30,7 @@ from flows.boroughs import BOROUGHS
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status
 from store.audit import audit, audit_entries
 from store.queue import FLAGS, QueueFilter, is_overdue, is_test, list_queue
-from store.second_factor import is_enrolled
+from store.second_factor import enrolled_user_ids, is_enrolled
 from store.users import (
     UserError,
     WrongCurrentPassword,
@@ -280,4 +280,4 @@ async def audit_page(request: Request, db: Db, staff: AdminStaff) -> HTMLRespons
 async def users_page(request: Request, db: Db, staff: AdminStaff) -> HTMLResponse:
     users = await list_users(db)
     await audit(db, staff.name, "view_users", now())
-    return render(request, "users.html", staff, users=users)
+    return render(request, "users.html", staff, users=users, second_factor=await enrolled_user_ids(db))

@@ -14,22 +14,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime, RuntimeDep
 from bot.staff.auth import Staff
-from bot.staff.deps import CodeStepStaff, Db, EnrolStepStaff, checked_form
+from bot.staff.deps import AdminStaff, CheckedForm, CodeStepStaff, Db, EnrolStepStaff, RowId, checked_form
 from bot.staff.pages import now, render
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token
 from store.audit import audit
-from store.models import StaffSession
+from store.models import StaffSession, User
 from store.second_factor import (
     add_recovery_codes,
     confirm_enrolment,
     find_recovery_code,
     grouped,
     hash_recovery_codes,
+    is_enrolled,
     matching_step,
     new_recovery_codes,
     pass_session,
     provisioning_uri,
     qr_svg,
+    reset_second_factor,
     second_factor_of,
     start_enrolment,
     unused_recovery_codes,
@@ -38,9 +40,11 @@ from store.second_factor import (
 )
 from store.users import clear_failures, count_code_attempt, end_session
 
-__all__ = ["router"]
+__all__ = ["admin_router", "router"]
 
 router = APIRouter(prefix="/staff/two-factor")
+# The users page's "Reset second factor" (the page itself is in routes.py).
+admin_router = APIRouter(prefix="/staff/users")
 
 ISSUER = "Referral unit"  # how the account is named in the authenticator app
 WRONG_CODE = "The code is not right. Enter the 6 digit code your authenticator app shows now."
@@ -188,3 +192,23 @@ async def _locked_out(request: Request, runtime: Runtime, db: AsyncSession, staf
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=_secure(runtime), path="/staff")
     response.delete_cookie(SESSION_COOKIE, path="/staff")
     return response
+
+
+# --- an admin resets someone's second factor (a lost phone) -------------------------------------
+
+
+@admin_router.post("/{user_id}/second-factor/reset")
+async def reset_someones_second_factor(request: Request, user_id: RowId, db: Db, staff: AdminStaff,
+                                       form: CheckedForm) -> Response:
+    """First a page to confirm (the button on the users page), then the reset itself (that page's button)."""
+    user = await db.get(User, user_id)
+    if user is None:
+        return render(request, "error.html", staff, status_code=404, message="There is no such account.")
+    if form.get("confirm") != "yes":
+        return render(request, "reset_second_factor.html", staff, target=user,
+                      enrolled=await is_enrolled(db, user.id), done=False)
+    await reset_second_factor(db, user, now())
+    await audit(db, staff.name, "second_factor_reset", now(), detail=user.email)
+    if user.id == staff.user.id:
+        return RedirectResponse("/staff/login", status_code=303)  # their own: this session has ended with the rest
+    return render(request, "reset_second_factor.html", staff, target=user, enrolled=False, done=True)
