@@ -182,7 +182,8 @@ class SecondFactor(RowSealed, Base):
 
     __tablename__ = "staff_second_factors"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # key rotation walks every encrypted table by its id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     secret: Mapped[str] = mapped_column(EncryptedText("staff_second_factors.secret"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # None while enrolling: set when the first code from the app is entered.

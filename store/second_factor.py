@@ -95,7 +95,7 @@ def qr_svg(uri: str) -> str:
 
 
 async def second_factor_of(db: AsyncSession, user_id: int) -> SecondFactor | None:
-    return await db.get(SecondFactor, user_id)
+    return (await db.execute(select(SecondFactor).where(SecondFactor.user_id == user_id))).scalar_one_or_none()
 
 
 async def is_enrolled(db: AsyncSession, user_id: int) -> bool:

@@ -26,7 +26,7 @@ from support import run_cli
 from test_staff_routes_guarded import PUBLIC, _url, staff_routes
 
 from store.models import AuditEntry, RecoveryCode, SecondFactor, StaffSession, User
-from store.second_factor import matching_step
+from store.second_factor import matching_step, second_factor_of
 from store.users import LOCK_AFTER, get_user
 
 UNIT = "unit@unit.example.org"
@@ -295,13 +295,13 @@ async def test_an_admin_resets_a_second_factor_from_the_users_page_after_confirm
         confirm = await client.post(f"/staff/users/{unit.id}/second-factor/reset", data={"csrf": csrf_of(users.text)})
         assert confirm.status_code == 200 and "Yes, reset their second factor" in confirm.text
         async with sessions() as db:
-            assert await db.get(SecondFactor, unit.id) is not None  # nothing happens before the confirmation
+            assert await second_factor_of(db, unit.id) is not None  # nothing happens before the confirmation
 
         done = await client.post(f"/staff/users/{unit.id}/second-factor/reset",
                                  data={"csrf": csrf_of(confirm.text), "confirm": "yes"})
         assert done.status_code == 200 and "is reset" in done.text
         async with sessions() as db:
-            assert await db.get(SecondFactor, unit.id) is None
+            assert await second_factor_of(db, unit.id) is None
         assert (await member.get("/staff/queue")).headers["location"] == "/staff/login"
         assert (ADMIN, "second_factor_reset", UNIT) in await _actions(sessions)
         assert (await client.get("/staff/queue")).status_code == 200  # the admin's own session goes on
@@ -317,7 +317,7 @@ async def test_a_session_past_only_its_password_reaches_no_staff_page(
         async with sessions() as db, db.begin():
             admin = await get_user(db, ADMIN)
             assert admin is not None
-            await db.delete(await db.get(SecondFactor, admin.id))
+            await db.delete(await second_factor_of(db, admin.id))
     expected = CODE_PAGE if step == "code" else SETUP_PAGE
     assert (await _password_only(client, ADMIN)).headers["location"] == expected
     csrf = csrf_of((await client.get(expected)).text)

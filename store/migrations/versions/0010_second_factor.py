@@ -21,6 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('staff_second_factors',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('secret', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -28,7 +29,8 @@ def upgrade() -> None:
     sa.Column('last_step', sa.Integer(), nullable=True),
     sa.Column('row_uid', sa.String(length=32), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('user_id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id')
     )
     op.create_table('staff_recovery_codes',
     sa.Column('id', sa.Integer(), nullable=False),
