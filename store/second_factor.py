@@ -8,6 +8,7 @@ Recovery codes are kept only as argon2 hashes, and each is used up by a compare-
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from datetime import datetime
@@ -154,8 +155,11 @@ def new_recovery_codes(count: int = RECOVERY_CODES) -> list[str]:
 
 
 async def hash_recovery_codes(codes: list[str]) -> list[str]:
-    """argon2 hashes of the codes (in worker threads, as password hashes are): only these are kept."""
-    return [await hash_password(clean_code(code)) for code in codes]
+    """argon2 hashes of the codes (in worker threads, as password hashes are): only these are kept.
+
+    Gathered, so they take as many threads as the hasher's limit allows at once.
+    """
+    return list(await asyncio.gather(*(hash_password(clean_code(code)) for code in codes)))
 
 
 async def add_recovery_codes(db: AsyncSession, user_id: int, hashes: list[str], now: datetime) -> None:
