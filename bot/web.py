@@ -31,10 +31,11 @@ from bot.staff import alerts_routes as staff_alerts
 from bot.staff import audit_routes as staff_audit
 from bot.staff import routes as staff_routes
 from bot.staff import same_person_routes as staff_same_person
+from bot.staff import second_factor_routes as staff_second_factor
 from bot.staff import sessions_routes as staff_sessions
 from bot.staff import stats as staff_stats
 from bot.staff import users_routes as staff_users
-from bot.staff.auth import Forbidden, LoginRequired, PasswordChangeRequired
+from bot.staff.auth import Forbidden, LoginRequired, LoginStepRequired
 from bot.staff.pages import templates as staff_templates
 from bot.staff.security import SESSION_COOKIE, CookieSigner, LoginThrottle, SecurityHeaders
 from bot.telegram import TelegramChannel, TelegramSender
@@ -163,9 +164,9 @@ def create_app(settings: Settings) -> FastAPI:
         response.delete_cookie(SESSION_COOKIE, path="/staff")
         return response
 
-    @app.exception_handler(PasswordChangeRequired)
-    async def to_password(request: Request, exc: PasswordChangeRequired) -> Response:
-        return RedirectResponse("/staff/password", status_code=303)
+    @app.exception_handler(LoginStepRequired)
+    async def to_next_step(request: Request, exc: LoginStepRequired) -> Response:
+        return RedirectResponse(exc.path, status_code=303)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
@@ -211,6 +212,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_audit.router)
     app.include_router(staff_users.router)
     app.include_router(staff_same_person.router)
+    app.include_router(staff_second_factor.router)
+    app.include_router(staff_second_factor.admin_router)
     app.include_router(sms.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:

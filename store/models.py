@@ -31,11 +31,13 @@ __all__ = [
     "OutboundStatus",
     "Place",
     "PossibleDuplicate",
+    "RecoveryCode",
     "Referral",
     "ReferralEvent",
     "ReferralStatus",
     "SafeguardingAlert",
     "ScreenOut",
+    "SecondFactor",
     "StaffSession",
     "User",
 ]
@@ -211,6 +213,35 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When this session's second factor was checked: until then it reaches only that step and logging out.
+    second_factor_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SecondFactor(RowSealed, Base):
+    """A member's authenticator app: the TOTP secret (encrypted), and the last time step a code was accepted for."""
+
+    __tablename__ = "staff_second_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # key rotation walks every encrypted table by its id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(EncryptedText("staff_second_factors.secret"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # None while enrolling: set when the first code from the app is entered.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A code is accepted only for a newer step than this one, so no code is used twice.
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """One of a member's one-time recovery codes, for a lost phone: only its argon2 hash is kept."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

@@ -12,9 +12,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 from zxcvbn import zxcvbn
 
-from store.models import StaffSession, User
+from store.models import SecondFactor, StaffSession, User
 
 __all__ = [
     "LOCK_AFTER",
@@ -29,7 +30,9 @@ __all__ = [
     "account_problems",
     "caseworkers",
     "change_password",
+    "clear_failures",
     "count_attempt",
+    "count_code_attempt",
     "create_user",
     "disable_user",
     "enable_user",
@@ -262,6 +265,7 @@ class LoginAttempt:
     password_hash: str
     usable: bool  # False for a disabled or locked account: checked against the dummy hash, then refused
     locked: bool
+    locked_now: bool = False  # this attempt was the one that locked the account
 
 
 @dataclass(frozen=True)
@@ -279,22 +283,51 @@ async def count_attempt(db: AsyncSession, email: str, now: datetime) -> LoginAtt
     Counting first, under the row's write lock, is what makes the limit hold for parallel guesses:
     each attempt takes its number before any is checked, so at most LOCK_AFTER are checked per lock.
     """
+    counted = await _count(db, User.email == email.strip().lower(), now)
+    if counted is None:
+        user = await get_user(db, email)
+        return LoginAttempt(user.id if user else None, _DUMMY_HASH, usable=False, locked=user is not None)
+    user_id, password_hash, disabled, locked_now = counted
+    return LoginAttempt(user_id, password_hash, usable=not disabled, locked=False, locked_now=locked_now)
+
+
+async def count_code_attempt(db: AsyncSession, user_id: int, now: datetime) -> bool:
+    """Count a second-factor code against the account before it is checked, as a password is (same lock).
+
+    False if the account is locked or disabled: the code must not be checked at all.
+    """
+    counted = await _count(db, User.id == user_id, now)
+    return counted is not None and not counted[2]
+
+
+async def _count(db: AsyncSession, which: ColumnElement[bool],
+                 now: datetime) -> tuple[int, str, bool, bool] | None:
+    """Add one to the account's failures unless it is locked, locking it at LOCK_AFTER.
+
+    (id, password hash, disabled, whether this attempt locked it), or None if it is locked already.
+    """
     open_account = or_(User.locked_until.is_(None), User.locked_until <= now)
     counted = (await db.execute(
-        update(User).where(User.email == email.strip().lower(), open_account)
+        update(User).where(which, open_account)
         .values(failed_logins=User.failed_logins + 1)
         .returning(User.id, User.failed_logins, User.password_hash, User.disabled)
         .execution_options(synchronize_session=False)
     )).first()
     if counted is None:
-        user = await get_user(db, email)
-        return LoginAttempt(user.id if user else None, _DUMMY_HASH, usable=False, locked=user is not None)
+        return None
     user_id, failures, password_hash, disabled = counted
-    if failures >= LOCK_AFTER:
+    locks = failures >= LOCK_AFTER
+    if locks:
         # This attempt is still checked; the ones after it are refused until the lock ends.
         await db.execute(update(User).where(User.id == user_id).values(locked_until=now + LOCK_FOR, failed_logins=0)
                          .execution_options(synchronize_session=False))
-    return LoginAttempt(user_id, password_hash, usable=not disabled, locked=False)
+    return user_id, password_hash, disabled, locks
+
+
+async def clear_failures(db: AsyncSession, user_id: int) -> None:
+    """A whole login succeeded: the account's count of failures starts again."""
+    await db.execute(update(User).where(User.id == user_id).values(failed_logins=0, locked_until=None)
+                     .execution_options(synchronize_session=False))
 
 
 async def finish_login(db: AsyncSession, attempt: LoginAttempt, right: bool, password: str,
@@ -310,8 +343,16 @@ async def finish_login(db: AsyncSession, attempt: LoginAttempt, right: bool, pas
         return LoginResult(None, account=user.email, why=why)
     if one_time_expired(user, now, one_time_hours):
         return LoginResult(None, account=user.email, why="one-time password expired")
-    user.failed_logins = 0
-    user.locked_until = None
+    second_factor = await db.scalar(select(SecondFactor.confirmed_at).where(SecondFactor.user_id == user.id))
+    if second_factor is None:
+        user.failed_logins = 0
+        user.locked_until = None
+    elif attempt.locked_now:
+        # A right password as the attempt that reached the limit: on to the code, with one try left.
+        user.locked_until = None
+        user.failed_logins = LOCK_AFTER - 1
+    # Otherwise the count goes on through the second factor's codes and starts again only when a code
+    # is right: a right password must not wipe out wrong codes (passwords and codes share one limit).
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)

@@ -8,7 +8,7 @@ from pathlib import Path
 from channels_support import TWILIO_NUMBER, LiveApp
 from fakes.twilio_api import FakeTwilio, signed_inbound
 from playwright.async_api import Page, expect
-from staff_support import PASSWORD
+from staff_support import PASSWORD, next_code
 from support import WHOLE_REFERRAL
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,8 +35,17 @@ async def referral_by_sms(site: LiveApp, twilio: FakeTwilio, sender: str, tag: s
 
 
 async def log_in(page: Page, site: LiveApp, email: str) -> None:
+    """Log in with the password, then the code from the authenticator app (see staff_support.next_code)."""
     await page.goto(site.base_url + "/staff")
     await expect(page).to_have_url(site.base_url + "/staff/login")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(site.base_url + "/staff/two-factor")
+    code, recovery = await next_code(email)
+    if recovery:
+        await page.get_by_role("link", name="Use a recovery code instead").click()
+        await page.get_by_label("Enter a recovery code").fill(code)
+    else:
+        await page.get_by_label("Enter the code from your authenticator app").fill(code)
+    await page.get_by_role("button", name="Continue").click()

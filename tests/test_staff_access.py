@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from staff_support import PASSWORD, csrf_of, login, make_user
+from staff_support import PASSWORD, csrf_of, login, make_user, set_up_second_factor
 from support import PERSONAL, WHOLE_REFERRAL, chat, run_cli
 
 from flows.channels import Channel
@@ -157,6 +157,10 @@ async def test_a_one_time_password_must_be_changed_before_anything_else(
     done = await client.post("/staff/password", data={"csrf": csrf_of(page.text), "current": one_time,
                                                        "new": PASSWORD, "again": PASSWORD})
     assert done.status_code == 303
+    # Then an authenticator app, before anything else.
+    assert (await client.get("/staff/queue")).headers["location"] == "/staff/two-factor/setup"
+    codes, _ = await set_up_second_factor(client)
+    assert codes.status_code == 200 and "Save your recovery codes" in codes.text
     assert (await client.get("/staff/queue")).status_code == 200
 
 
@@ -207,7 +211,10 @@ async def test_the_session_cookie_is_httponly_and_samesite(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await make_user(sessions, "unit@unit.example.org", "unit")
-    response = await login(client, "unit@unit.example.org")
+    page = await client.get("/staff/login")
+    # The cookie comes with the password's answer (the second factor then passes the same session).
+    response = await client.post("/staff/login", data={"email": "unit@unit.example.org", "password": PASSWORD,
+                                                       "csrf": csrf_of(page.text)})
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("rb_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/staff" in cookie
 

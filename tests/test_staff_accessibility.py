@@ -20,7 +20,7 @@ from channels_support import LiveApp
 from fakes.twilio_api import FakeTwilio
 from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import update
-from staff_support import PASSWORD, make_user
+from staff_support import PASSWORD, code_at, current_step, make_user, next_code
 
 from store.models import Referral, User
 
@@ -296,6 +296,85 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     assert errors == [], "\n".join(errors)
 
 
+async def test_a_new_member_sets_up_their_second_factor_and_logs_in_with_it_on_accessible_pages(
+    browser: Browser, site: LiveApp
+) -> None:
+    """The first login in a browser (one-time password, own password, authenticator app, recovery codes), then
+    a login with a code and with a recovery code, and an admin's reset: each page checked as the others are."""
+    PAGES.mkdir(parents=True, exist_ok=True)
+    checks, errors = Checks(), []
+    one_time = await make_user(site.sessions, "nia@unit.example.org", "unit", "Nia New", password=None)
+    await make_user(site.sessions, "ada@unit.example.org", "admin", "Ada Admin")
+    page = await new_page(browser, errors)
+    await page.goto(site.base_url + "/staff/login")
+    await page.get_by_label("Email").fill("nia@unit.example.org")
+    await page.get_by_label("Password").fill(one_time)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(site.base_url + "/staff/password")
+    await page.get_by_label("Current password").fill(one_time)
+    await page.get_by_label("New password", exact=True).fill(PASSWORD)
+    await page.get_by_label("New password again").fill(PASSWORD)
+    await page.get_by_role("button", name="Save password").click()
+
+    await expect(page).to_have_url(site.base_url + "/staff/two-factor/setup")
+    await expect(page.locator(".app-qr-code svg")).to_be_visible()
+    await checks.page(page, "two-factor-setup")
+    secret = (await page.locator("#secret").inner_text()).replace(" ", "")
+    code = page.get_by_label("3. Enter the code the app shows")
+    await expect(code).to_have_attribute("autocomplete", "one-time-code")
+    await expect(code).to_have_attribute("inputmode", "numeric")
+    await code.fill("12345")
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page).to_have_title("Error: Set up your authenticator app - Referral unit")
+    await expect(page.locator(".govuk-error-summary a[href='#code']")).to_contain_text("code is not right")
+    await checks.page(page, "two-factor-setup-error")
+    await page.get_by_label("3. Enter the code the app shows").fill(code_at(current_step(), secret))
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
+    codes = await page.locator(".app-recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    await checks.page(page, "recovery-codes")
+    await page.get_by_role("button", name="I have saved my codes, continue").click()
+    await expect(page).to_have_url(site.base_url + "/staff/queue")
+
+    await page.get_by_role("button", name="Log out").click()
+    await page.get_by_label("Email").fill("nia@unit.example.org")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page).to_have_url(site.base_url + "/staff/two-factor")
+    await checks.page(page, "two-factor")
+    wrong = "000000" if code_at(current_step(), secret) != "000000" else "111111"
+    await page.get_by_label("Enter the code from your authenticator app").fill(wrong)
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page).to_have_title("Error: Enter the code from your authenticator app - Referral unit")
+    await checks.page(page, "two-factor-error")
+    await page.get_by_role("link", name="Use a recovery code instead").click()
+    await checks.page(page, "two-factor-recovery")
+    await page.get_by_label("Enter a recovery code").fill("wrong-codes")
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.locator("#code-error")).to_contain_text("not right")
+    await checks.page(page, "two-factor-recovery-error")
+    await page.get_by_label("Enter a recovery code").fill(codes[0])
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page).to_have_url(site.base_url + "/staff/queue")
+
+    admin = await new_page(browser, errors)
+    await log_in(admin, site, "ada@unit.example.org")
+    await admin.goto(site.base_url + "/staff/users")
+    row = admin.get_by_role("row").filter(has_text="nia@unit.example.org")
+    await expect(row).to_contain_text("Set up")
+    await row.get_by_role("button", name="Reset second factor").click()
+    await checks.page(admin, "reset-second-factor")
+    await admin.get_by_role("button", name="Yes, reset their second factor").click()
+    await expect(admin.locator(".govuk-notification-banner")).to_contain_text("is reset")
+    await checks.page(admin, "reset-second-factor-done")
+    await page.reload()
+    await expect(page).to_have_url(site.base_url + "/staff/login")
+
+    assert checks.problems == [], "\n".join(checks.problems)
+    assert errors == [], "\n".join(errors)
+
+
 async def test_the_simulator_on_a_320px_phone_keeps_the_message_box_in_view_and_focus_in_it(
     browser: Browser, site: LiveApp
 ) -> None:
@@ -350,6 +429,11 @@ async def test_the_unit_and_a_caseworker_do_their_day_with_the_keyboard_alone(
         await page.keyboard.type(email)
         await page.keyboard.press("Tab")
         await page.keyboard.type(PASSWORD)
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_url(site.base_url + "/staff/two-factor")
+        code, _ = await next_code(email)  # each logs in once here: always the app's code
+        await tab_to(page, page.get_by_label("Enter the code from your authenticator app"))
+        await page.keyboard.type(code)
         await page.keyboard.press("Enter")
 
     async def press(name: str) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.common import fail, keyed_settings, run_db
 from store.audit import audit
 from store.models import User
+from store.second_factor import enrolled_user_ids, reset_second_factor
 from store.users import (
     UserError,
     create_user,
@@ -56,13 +57,17 @@ def users_create(
 @app.command("list")
 def users_list() -> None:
     """Every account, its role and state."""
-    users = run_db(keyed_settings(), list_users)
+    async def work(db: AsyncSession) -> tuple[list[User], set[int]]:
+        return await list_users(db), await enrolled_user_ids(db)
+
+    users, enrolled = run_db(keyed_settings(), work)
     if not users:
         typer.echo("No users yet. Create the first: referral-bot users create EMAIL --role admin")
         return
     for user in users:
         state = "disabled" if user.disabled else "must change password" if user.must_change_password else "active"
-        typer.echo(f"{user.email:<40} {user.role:<11} {state}")
+        factor = "second factor set up" if user.id in enrolled else "no second factor"
+        typer.echo(f"{user.email:<40} {user.role:<11} {state:<21} {factor}")
 
 
 # The changes below are the users page's too: the same store functions, audited with the actor "cli".
@@ -127,3 +132,25 @@ def users_reset_password(email: Annotated[str, typer.Argument()]) -> None:
     """Give an account a new one-time password (and unlock it)."""
     password = _change(email, "password_reset", reset_password)
     typer.echo(f"New one-time password for {email.strip().lower()}: {password}")
+
+
+@app.command("reset-mfa")
+def users_reset_mfa(email: Annotated[str, typer.Argument()]) -> None:
+    """Forget an account's authenticator app and recovery codes (a lost phone): they set up a new one at next login.
+
+    Their open sessions end too.
+    """
+
+    async def work(db: AsyncSession) -> bool | None:
+        user = await get_user(db, email)
+        if user is None:
+            return None
+        had = await reset_second_factor(db, user, datetime.now(UTC))
+        await audit(db, "cli", "second_factor_reset", datetime.now(UTC), detail=user.email)
+        return had
+
+    had = run_db(keyed_settings(), work)
+    if had is None:
+        raise fail(f"no account for {email}", code=1)
+    done = "Reset the second factor of" if had else "No second factor was set up for"
+    typer.echo(f"{done} {email.strip().lower()}: they set up an authenticator app at their next login.")

@@ -14,7 +14,7 @@ from bot.actions import Actor, act
 from bot.runtime import Runtime, RuntimeDep
 from bot.sessions import full_name
 from bot.staff.auth import Staff
-from bot.staff.deps import AnyStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
+from bot.staff.deps import AnyStaff, AnyStepStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
 from bot.staff.preview import WRITTEN, preview_of, reason_of
 from bot.staff.queue_params import SORT_CHOICES, VIEWS, due_words, queue_filters, queue_query, sort_links
@@ -27,6 +27,7 @@ from store.appointments import next_sessions, unread_counts
 from store.audit import audit
 from store.models import Referral
 from store.queue import FLAGS, QueueFilter, due_in_days, is_overdue, is_test, list_queue, staff_names
+from store.second_factor import is_enrolled
 from store.users import (
     UserError,
     WrongCurrentPassword,
@@ -97,9 +98,11 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
             await audit(db, result.account or UNKNOWN_ACCOUNT, "login_failed", now(), detail=result.why)
             return _login_error(request, runtime, LOGIN_FAILED, 401, email)
         runtime.login_throttle.succeeded(address, place)
-        token, _ = await start_session(db, result.user, now())
+        token, session = await start_session(db, result.user, now())
         await audit(db, result.user.email, "login", now())
-        target = "/staff/password" if result.user.must_change_password else "/staff"
+        # The password is only the first step: then the second factor (or a new password, then setting one up).
+        step = Staff(result.user, session, await is_enrolled(db, result.user.id)).next_step
+        target = step.value if step else "/staff"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, runtime.cookie_signer.sign(token), httponly=True,
                         samesite="strict", secure=_secure(runtime), path="/staff")
@@ -122,7 +125,7 @@ async def accessibility_statement(request: Request) -> HTMLResponse:
 
 
 @router.post("/logout")
-async def logout(db: Db, staff: PasswordChangeStaff, form: CheckedForm) -> Response:
+async def logout(db: Db, staff: AnyStepStaff, form: CheckedForm) -> Response:
     await end_session(db, staff.session, now())
     await audit(db, staff.name, "logout", now())
     response = RedirectResponse("/staff/login", status_code=303)

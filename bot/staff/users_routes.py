@@ -18,6 +18,7 @@ from bot.staff.deps import AdminStaff, CheckedForm, Db, RowId
 from bot.staff.pages import now, render
 from store.audit import audit
 from store.models import User
+from store.second_factor import enrolled_user_ids
 from store.users import (
     ROLES,
     UserError,
@@ -46,7 +47,8 @@ async def _users_page(request: Request, db: AsyncSession, staff: Staff, *, statu
     users = await list_users(db)
     await audit(db, staff.name, "view_users", now())
     return render(request, "users.html", staff, status_code=status_code, users=users, role_names=ROLE_NAMES,
-                  locked=lambda u: is_locked(u, now()), done=DONE.get(done or ""), changed=changed, error=error)
+                  locked=lambda u: is_locked(u, now()), done=DONE.get(done or ""), changed=changed, error=error,
+                  second_factor=await enrolled_user_ids(db))
 
 
 @router.get("")
