@@ -18,7 +18,8 @@ from store.models import Appointment, Referral
 
 __all__ = ["Entry", "young_person_timeline"]
 
-# Our automatic answers to their replies ("Thanks, that's confirmed") are left out: the reply says it all.
+# Texts the outbox sent, by purpose. Our answers to their replies ("Thanks, that's confirmed") go
+# back in the webhook's response, not through the outbox: each is kept with the reply it answers.
 _SHOWN = {"first_contact": "First message", "reminder": "Reminder", "session_moved": "Session moved",
           "session_cancelled": "Session cancelled"}
 
@@ -59,4 +60,6 @@ async def young_person_timeline(db: AsyncSession, referral: Referral, sessions: 
             about += f" (session {named[notice.appointment_id]})"
         entries.append(Entry(notice.at, True, notice.text or "", about, "new" if notice.seen_at is None else "seen",
                              unread=notice.seen_at is None))
+        if notice.answer:
+            entries.append(Entry(notice.at, False, notice.answer, "Our answer to that reply", "sent in reply"))
     return sorted(entries, key=lambda e: e.at)

@@ -33,9 +33,10 @@ async def answer_young_person(db: AsyncSession, settings: Settings, referral: Re
     if asked is not None and asked.purpose == "first_contact":
         # "Reply Y to say you got this": a Y to that is not a Y to a session booked meanwhile.
         if answer is Answer.CONFIRM:
-            await _record(db, referral, worker, None, ReplyKind.GOT_IT, text, now)
+            answered = saved_text(name)
+            await _record(db, referral, worker, None, ReplyKind.GOT_IT, text, answered, now)
             await audit(db, "young person", "first_contact_acknowledged", now, referral.reference)
-            return [Reply(saved_text(name))]
+            return [Reply(answered)]
         return await _forward(db, settings, referral, worker, None, text, now)
     appointment = await get_appointment(db, asked.appointment_id) if asked and asked.appointment_id else None
     if appointment is not None and (appointment.status == AppointmentStatus.CANCELLED or appointment.starts_at <= now):
@@ -48,28 +49,31 @@ async def answer_young_person(db: AsyncSession, settings: Settings, referral: Re
         if declined_before:
             # They changed their mind: the reminders stopped by their N are wanted again.
             await plan_session_reminders(db, settings, referral, appointment, now, catch_up=False)
-        await _record(db, referral, worker, appointment.id, ReplyKind.CONFIRMED, text, now)
+        answered = confirmed_text(name)
+        await _record(db, referral, worker, appointment.id, ReplyKind.CONFIRMED, text, answered, now)
         await audit(db, "young person", "session_confirmed", now, referral.reference, f"session {appointment.id}")
-        return [Reply(confirmed_text(name))]
+        return [Reply(answered)]
     if appointment is not None and answer is Answer.DECLINE:
         appointment.status = AppointmentStatus.DECLINED
         appointment.answer, appointment.answered_at, appointment.updated_at = text, now, now
         # "See you at 3pm, reply Y" after they said they can't come would be wrong: stop the rest.
         await cancel_pending_reminders(db, appointment.id, now)
-        await _record(db, referral, worker, appointment.id, ReplyKind.CANT_COME, text, now)
+        answered = cant_come_text(name)
+        await _record(db, referral, worker, appointment.id, ReplyKind.CANT_COME, text, answered, now)
         await _tell_worker(db, settings, referral, worker, ReplyKind.CANT_COME, now)
         await audit(db, "young person", "session_declined", now, referral.reference, f"session {appointment.id}")
-        return [Reply(cant_come_text(name))]
+        return [Reply(answered)]
     return await _forward(db, settings, referral, worker, appointment.id if appointment else None, text, now)
 
 
 async def _forward(db: AsyncSession, settings: Settings, referral: Referral, worker: User | None,
                    appointment_id: int | None, text: str, now: datetime) -> list[Reply]:
     """Anything that is not a plain answer to a question goes to the caseworker to read."""
-    await _record(db, referral, worker, appointment_id, ReplyKind.MESSAGE, text, now)
+    answered = forwarded_text(worker_name(worker))
+    await _record(db, referral, worker, appointment_id, ReplyKind.MESSAGE, text, answered, now)
     await _tell_worker(db, settings, referral, worker, ReplyKind.MESSAGE, now)
     await audit(db, "young person", "message_forwarded", now, referral.reference)
-    return [Reply(forwarded_text(worker_name(worker)))]
+    return [Reply(answered)]
 
 
 async def _asked(db: AsyncSession, referral: Referral) -> OutboundMessage | None:
@@ -79,12 +83,12 @@ async def _asked(db: AsyncSession, referral: Referral) -> OutboundMessage | None
 
 
 async def _record(db: AsyncSession, referral: Referral, worker: User | None, appointment_id: int | None,
-                  kind: ReplyKind, text: str, now: datetime) -> None:
-    """Every reply is kept for the caseworker's timeline, unread until they mark it seen."""
+                  kind: ReplyKind, text: str, answered: str, now: datetime) -> None:
+    """Every reply, and what we answered, is kept for the caseworker's timeline, unread until they mark it seen."""
     if worker is None:
         return
     db.add(CaseworkerNotice(user_id=worker.id, referral_id=referral.id, appointment_id=appointment_id,
-                            kind=kind, text=text, at=now))
+                            kind=kind, text=text, answer=answered, at=now))
 
 
 async def _tell_worker(db: AsyncSession, settings: Settings, referral: Referral, worker: User | None,

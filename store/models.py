@@ -385,6 +385,8 @@ class CaseworkerNotice(RowSealed, Base):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(EncryptedText("caseworker_notices.text"))
+    # What the bot texted back at once ("Thanks, that's confirmed"), shown after the reply in the timeline.
+    answer: Mapped[str | None] = mapped_column(EncryptedText("caseworker_notices.answer"))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

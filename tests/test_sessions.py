@@ -62,7 +62,8 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio, *, introduced: b
             (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"}),
         ):
             await act(db, settings, reference, action, CLI, datetime.now(UTC), **extra)
-    await live.dispatcher.run_once()  # the acceptance notice to the referrer
+    while await live.dispatcher.run_once():  # the referrer's texts: accepted, then allocated (one at a time)
+        pass
     if introduced:
         await introduce(live, reference)
         await live.dispatcher.run_once()

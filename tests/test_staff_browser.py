@@ -128,7 +128,7 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
         for action, extra in ((Action.CLAIM, {}), (Action.ACCEPT, {}),
                               (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
             await act(db, site.settings, reference, action, Actor("cli", Role.ADMIN), datetime.now(UTC), **extra)
-    await site.dispatcher.run_once()
+    await sent_with(site, fake_twilio, "now has a caseworker")  # the referrer's texts, accepted then allocated
     fake_twilio.messages.clear()
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await log_in(page, site, "cas@unit.example.org")
@@ -178,6 +178,9 @@ async def test_a_caseworker_books_a_session_and_sees_the_young_persons_answer(
     await expect(timeline).to_contain_text("Reminder, the day before at 6pm")
     await expect(timeline.locator(".app-timeline__item--in")).to_contain_text("Can't come")
     await expect(timeline.locator(".app-timeline__item--in")).to_contain_text("New")
+    # What the bot answered at once is there too, after the reply, though it went back in the webhook's response.
+    answer = timeline.locator(".app-timeline__item--out").filter(has_text="Our answer to that reply")
+    await expect(answer).to_contain_text("will be in touch to find another time")
     await expect(sessions).to_contain_text("Can't come")
     await expect(sessions).to_contain_text("2 hours before: not sent: no longer needed")
     await expect(sessions).not_to_contain_text("waiting")  # no "see you" after they said they can't come
