@@ -96,7 +96,7 @@ async def test_a_decline_is_confirmed_on_its_own_page_and_nothing_changes_until_
     assert '<option value="other" selected>' in empty.text
     assert await _status(sessions, reference) is Status.IN_REVIEW
 
-    done = await _post(client, reference, action="decline", reason="other", other_reason=reason, step="confirmed")
+    done = await _post(client, reference, action="decline", reason="other", other_reason=reason, step="confirm")
     assert done.status_code == 303
     assert await _status(sessions, reference) is Status.DECLINED and await _decisions(sessions) == 1
 
@@ -113,7 +113,7 @@ async def test_a_close_is_confirmed_first_and_says_the_referrer_is_not_texted(
     assert "Are you sure you want to close this referral?" in text and "cannot be reopened" in text
     assert "Nothing: closing a referral sends the referrer no text." in text
     assert await _status(sessions, reference) is Status.ACCEPTED
-    assert (await _post(client, reference, action="close", step="confirmed")).status_code == 303
+    assert (await _post(client, reference, action="close", step="confirm")).status_code == 303
     assert await _status(sessions, reference) is Status.CLOSED
 
 

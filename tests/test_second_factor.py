@@ -353,7 +353,7 @@ async def test_an_admin_reset_password_asks_the_code_before_the_new_password(
 
         user = await get_user(db, UNIT)
         assert user is not None
-        one_time = await reset_password(db, user)
+        one_time = await reset_password(db, user, datetime.now(UTC))
     assert (await _password_only(client, UNIT, one_time)).headers["location"] == CODE_PAGE
     assert (await client.get("/staff/password")).headers["location"] == CODE_PAGE
     assert (await _post_code(client, code_at(current_step()))).headers["location"] == "/staff"

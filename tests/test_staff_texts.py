@@ -127,7 +127,7 @@ async def test_a_150_character_decline_reason_reaches_the_referrer_whole(
     assert 'maxlength="60"' not in page.text
     declined = await client.post(f"/staff/referrals/{reference}/actions",
                                  data={"action": "decline", "reason": "other", "other_reason": REASON, "csrf": csrf,
-                                       "step": "confirmed"})
+                                       "step": "confirm"})
     assert declined.status_code == 303
     assert await _inbox(client, "decline") == [_declined(reference)]
 

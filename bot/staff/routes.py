@@ -243,7 +243,7 @@ async def referral_action(request: Request, reference: str, db: Db, staff: AnySt
         if step == "change":
             # Back from the confirmation to the form, with what was typed still in it.
             return await show_referral(request, db, staff, reference, typed=form, editing=action.value)
-        if action in IRREVERSIBLE and step != "confirmed":
+        if action in IRREVERSIBLE and step != "confirm":
             return _confirmation(request, runtime, staff, referral, action, form)
         await act(db, runtime.settings, reference, action, Actor(staff.name, staff.role), now(),
                   reason=reason_of(form), question=form.get("question"), caseworker=form.get("caseworker"))
