@@ -120,14 +120,10 @@ async def recovery_page(request: Request, staff: CodeStepStaff) -> HTMLResponse:
 
 @router.post("")
 async def check_code(request: Request, staff: CodeStepStaff, runtime: RuntimeDep) -> Response:
-    form = await checked_form(request, staff)
-    typed = form.get("code", "")
-    if not typed.strip():
-        return render(request, "two_factor.html", staff, status_code=400, error=NO_CODE)
-    address = _address(request)
-    place = runtime.login_throttle.reserve(address)
-    if place is None:
-        return render(request, "two_factor.html", staff, status_code=429, error=TOO_MANY)
+    attempt = await _attempt(request, staff, runtime, "two_factor.html", NO_CODE)
+    if isinstance(attempt, Response):
+        return attempt
+    typed, address, place = attempt
     error = WRONG_CODE
     async with runtime.sessions() as db, db.begin():
         if not await count_code_attempt(db, staff.user.id, now()):
@@ -148,14 +144,10 @@ async def check_code(request: Request, staff: CodeStepStaff, runtime: RuntimeDep
 
 @router.post("/recovery")
 async def check_recovery_code(request: Request, staff: CodeStepStaff, runtime: RuntimeDep) -> Response:
-    form = await checked_form(request, staff)
-    typed = form.get("code", "")
-    if not typed.strip():
-        return render(request, "two_factor_recovery.html", staff, status_code=400, error=NO_RECOVERY)
-    address = _address(request)
-    place = runtime.login_throttle.reserve(address)
-    if place is None:
-        return render(request, "two_factor_recovery.html", staff, status_code=429, error=TOO_MANY)
+    attempt = await _attempt(request, staff, runtime, "two_factor_recovery.html", NO_RECOVERY)
+    if isinstance(attempt, Response):
+        return attempt
+    typed, address, place = attempt
     # As a password is: counted in one transaction, checked with none open, the outcome recorded in another.
     async with runtime.sessions() as db, db.begin():
         if not await count_code_attempt(db, staff.user.id, now()):
@@ -173,6 +165,19 @@ async def check_recovery_code(request: Request, staff: CodeStepStaff, runtime: R
         return render(request, "two_factor_recovery.html", staff, status_code=401, error=WRONG_RECOVERY)
     runtime.login_throttle.succeeded(address, place)
     return RedirectResponse("/staff", status_code=303)
+
+
+async def _attempt(request: Request, staff: Staff, runtime: Runtime, page: str,
+                   empty: str) -> tuple[str, str, float] | Response:
+    """What was typed, and a place in the address's throttle, as for a password; or the page that refuses it."""
+    typed = (await checked_form(request, staff)).get("code", "")
+    if not typed.strip():
+        return render(request, page, staff, status_code=400, error=empty)
+    address = _address(request)
+    place = runtime.login_throttle.reserve(address)
+    if place is None:
+        return render(request, page, staff, status_code=429, error=TOO_MANY)
+    return typed, address, place
 
 
 async def _passed(db: AsyncSession, staff: Staff, action: str, detail: str = "") -> None:
