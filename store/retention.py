@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,7 +121,8 @@ async def purge_unneeded_contacts(db: AsyncSession, idle_since: datetime) -> int
     deleted, after = 0, 0
     while batch := (await db.scalars(idle.where(Contact.id > after))).all():
         after = batch[-1].id
-        unneeded = [contact.id for contact in batch if contact.address not in staff and not await _needed(db, contact)]
+        needed = await _needed(db, [contact for contact in batch if contact.address not in staff])
+        unneeded = [contact.id for contact in batch if contact.address not in staff and contact.id not in needed]
         if unneeded:
             await db.execute(delete(Contact).where(Contact.id.in_(unneeded))
                              .execution_options(synchronize_session=False))
@@ -128,14 +130,23 @@ async def purge_unneeded_contacts(db: AsyncSession, idle_since: datetime) -> int
     return deleted
 
 
-async def _needed(db: AsyncSession, contact: Contact) -> bool:
-    """Whether a conversation or referral still refers to the contact's address."""
-    senders = sender_hashes(contact.channel, contact.address)
-    uses = [exists().where(Conversation.sender_hash.in_(senders)), exists().where(Referral.origin_hash.in_(senders))]
-    number = _young_person_number(contact.channel, contact.address)
-    if number is not None:
-        uses.append(exists().where(Referral.yp_phone_hash.in_(young_person_hashes(number))))
-    return bool(await db.scalar(select(or_(*uses))))
+async def _needed(db: AsyncSession, contacts: list[Contact]) -> set[int]:
+    """The contacts a conversation or referral still refers to: three look-ups for the whole batch."""
+    senders = {contact.id: sender_hashes(contact.channel, contact.address) for contact in contacts}
+    young = {contact.id: young_person_hashes(number) for contact in contacts
+             if (number := _young_person_number(contact.channel, contact.address)) is not None}
+    by_sender = [digest for digests in senders.values() for digest in digests]
+    used = await _present(db, Conversation.sender_hash, by_sender) | await _present(db, Referral.origin_hash, by_sender)
+    used_young = await _present(db, Referral.yp_phone_hash, [d for digests in young.values() for d in digests])
+    return ({contact_id for contact_id, digests in senders.items() if used.intersection(digests)}
+            | {contact_id for contact_id, digests in young.items() if used_young.intersection(digests)})
+
+
+async def _present(db: AsyncSession, column: InstrumentedAttribute[Any], digests: list[str]) -> set[str]:
+    """Which of these keyed hashes the column holds."""
+    if not digests:
+        return set()
+    return set((await db.scalars(select(column).where(column.in_(digests)))).all())
 
 
 def _young_person_number(channel: Channel, address: str) -> str | None:
