@@ -10,6 +10,7 @@ from dialog_support import CTX, draft_at
 from flows import messages
 from flows.boroughs import BOROUGHS
 from flows.dialog import COMMANDS, State, _did_you_mean, _reask, command_of, step
+from flows.notices import allocated_text
 from flows.questions import MASH_REMINDER, QUESTIONS
 from flows.screening import Reason, explanation
 from flows.summary import HEADER, MAX_SUMMARY_SEGMENTS, render_summary, summary_items
@@ -25,7 +26,7 @@ def _fixed_texts() -> list[str]:
              messages.CARRY_ON, messages.FIRST_QUESTION, messages.SUMMARY_PROMPT, messages.NOT_SAVED,
              messages.help_text(LONGEST_CONTACT), messages.stuck_text(LONGEST_CONTACT),
              messages.submitted_text("ABCDE-XXXXXXXXXX", "from 12:30pm Wednesday"),
-             messages.pick_number_text(9999), MASH_REMINDER]
+             messages.pick_number_text(9999), MASH_REMINDER, allocated_text("LGX-XXXXX")]
     for question in QUESTIONS:
         texts += [question.text, question.reask, _reask(question.reask, "x" * 80)]
     for reason in Reason:
