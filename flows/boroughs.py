@@ -8,7 +8,7 @@ import unicodedata
 
 from flows.parsing import Ambiguous, Invalid
 
-__all__ = ["BOROUGHS", "OUTSIDE_LONDON", "match_borough"]
+__all__ = ["BOROUGHS", "OUTSIDE_LONDON", "exact_borough", "match_borough"]
 
 BOROUGHS: tuple[str, ...] = (
     "Barking and Dagenham", "Barnet", "Bexley", "Brent", "Bromley", "Camden", "Croydon",
@@ -149,6 +149,11 @@ def _closest(key: str) -> list[str]:
     if best < _CUTOFF:
         return []
     return sorted(place for place, score in scores.items() if score >= best - _TIE)
+
+
+def exact_borough(text: str) -> str | None:
+    """The London borough `text` names outright (its name, a short form, a town centre), or None: no guessing."""
+    return _NAMES.get(_strip_affixes(_key(text[:200])))
 
 
 def match_borough(text: str) -> str:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from transitions import EventData, Machine
 
 from flows import messages
+from flows.first_message import details_in, got_it_text
+from flows.form import described, first_reason, looks_like_form, read_form, reading_note, template
 from flows.hours import when_seen
 from flows.model import Context, Draft, Outcome, Reply, ReplyKind, ScreenedOut, Submitted
 from flows.parsing import Ambiguous, Invalid, is_skip, parse_yes_no
@@ -60,6 +62,9 @@ def _build_transitions() -> list[dict[str, Any]]:
         {"trigger": "ask_restart", "source": [*QUESTION_KEYS, State.SUMMARY], "dest": State.CONFIRM_RESTART},
         {"trigger": "restart", "source": State.CONFIRM_RESTART, "dest": FIRST},
         {"trigger": "submit", "source": State.SUMMARY, "dest": State.DONE, "conditions": "complete"},
+        # Answers given in one message (a form, a first message with details): the dialog starts over
+        # from the first question and passes what it already has.
+        {"trigger": "fill_in", "source": [*QUESTION_KEYS, State.SUMMARY], "dest": FIRST},
     ]
     table += [
         {"trigger": "carry_on", "source": State.CONFIRM_RESTART, "dest": here, "conditions": "where_they_were"}
@@ -117,6 +122,7 @@ COMMANDS: dict[str, str] = {
     "back": "back", "go back": "back",
     "restart": "restart", "start again": "restart", "start over": "restart",
     "summary": "summary", "check": "summary",
+    "form": "form",
     "/start": "resume",
 }
 
@@ -190,32 +196,102 @@ class _Turn:
         def submit(self) -> bool: ...
         def edit(self, *, key: str) -> bool: ...
         def back(self) -> bool: ...
+        def fill_in(self) -> bool: ...
 
     # --- responding ---------------------------------------------------------------------
 
     def respond(self, text: str, danger: bool) -> tuple[list[Reply], Submitted | ScreenedOut | None]:
-        if danger and self.state not in FINISHED:
+        if self.state in FINISHED:
+            return self._first_message(text, danger)
+        command = command_of(text)
+        form = command is None and looks_like_form(text)
+        if danger and not form:
             # Safety first. The message is not taken as an answer: the question stands.
             return [Reply(messages.EMERGENCY, (), ReplyKind.EMERGENCY), *self._prompt()], None
-        if self.state in FINISHED:
-            self._start_afresh()
-            self.begin()
-            self._settle()
-            return [Reply(messages.WELCOME), *self._prompt()], None
-        command = command_of(text)
         if self.state == State.CONFIRM_RESTART:
-            return self._confirm_restart(command, text), None
+            if not form:
+                return self._confirm_restart(command, text), None
+            self.carry_on()
+            self.draft.resume = None
+        if form:
+            # A whole form is never dropped, not even for danger (step answers that first).
+            return self._take_form(text)
         if command is not None:
             return self._command(command), None
         if self.state == State.SUMMARY:
             return self._at_summary(text)
         return self._answer(text)
 
+    def _first_message(self, text: str, danger: bool) -> tuple[list[Reply], ScreenedOut | None]:
+        """A new referral: FORM, a whole form, or a first message with details read; anything else just begins."""
+        self._start_afresh()
+        self.begin()
+        self._settle()
+        welcome = Reply(messages.WELCOME)
+        if command_of(text) == "form":
+            return [welcome, self._template()], None
+        if looks_like_form(text):
+            replies, event = self._take_form(text)
+            return [welcome, *replies], event
+        # A message about danger is answered, not mined for details.
+        details = {} if danger else details_in(text, self.ctx)
+        if not details:
+            return [welcome, *self._prompt()], None
+        reason = first_reason(details, self.ctx)
+        if reason is not None:
+            return [welcome, *self._screened_out(reason)], ScreenedOut(reason.value)
+        self.draft.answers.update(details)
+        self._to_first_missing()
+        return [welcome, Reply(got_it_text(described(details))), *self._prompt()], None
+
+    def _template(self) -> Reply:
+        return Reply(template(self.ctx), (), ReplyKind.FORM)
+
+    def _take_form(self, text: str) -> tuple[list[Reply], ScreenedOut | None]:
+        """Every line read with its question's parser, screened in the dialog's order; then only what is missing."""
+        reading = read_form(text, self.ctx)
+        answers = {**self.draft.answers, **reading.answers}
+        reason = first_reason(answers, self.ctx)
+        if reason is not None:
+            self.fill_in()  # screening ends a referral from its screening questions
+            return self._screened_out(reason), ScreenedOut(reason.value)
+        self.draft.answers = answers
+        self.draft.bad_tries = 0
+        said = [
+            reply
+            for key, value in reading.answers.items()
+            if key not in self.draft.reminded and BY_KEY[key].applies(answers, self.ctx)
+            for reply in self._remind(BY_KEY[key], value)
+        ]
+        self._to_first_missing()
+        note = reading_note(reading, more_to_ask=self.state != State.SUMMARY)
+        return [*([Reply(note)] if note else []), *said, *self._prompt()], None
+
+    def _to_first_missing(self) -> None:
+        """From the first question, pass every answer already given, to the first one missing (or the summary).
+
+        The answers are walked as if typed, so BACK goes through them one by one. While answers further
+        on wait (`filling`), each answer given walks again, so the dialog asks only what is missing.
+        """
+        self.draft.editing = False
+        self.draft.filling = False
+        self.draft.history = []
+        self.fill_in()
+        self._settle()
+        while self.state in BY_KEY and self.state in self.draft.answers:
+            self.draft.history.append(self.state)
+            self.answered()
+            self._settle()
+        if self.state in BY_KEY:
+            later = QUESTION_KEYS[QUESTION_KEYS.index(self.state) + 1 :]
+            self.draft.filling = any(key in self.draft.answers for key in later)
+
     def _start_afresh(self) -> None:
         self.draft.answers = {}
         self.draft.history = []
         self.draft.bad_tries = 0
         self.draft.editing = False
+        self.draft.filling = False
         self.draft.resume = None
         self.draft.reminded = []
         for question in QUESTIONS:
@@ -246,6 +322,8 @@ class _Turn:
             return [Reply(messages.help_text(self.ctx.unit_contact)), *self._prompt()]
         if command == "resume":
             return self._prompt()
+        if command == "form":
+            return [self._template()]
         if command == "summary":
             if self.state == State.SUMMARY:
                 return self._prompt()
@@ -326,8 +404,11 @@ class _Turn:
         if not self.draft.editing:
             self.draft.history.append(question.key)
         said = [] if question.key in self.draft.reminded else self._remind(question, value)
-        self.answered()
-        self._settle()
+        if self.draft.filling:
+            self._to_first_missing()
+        else:
+            self.answered()
+            self._settle()
         return [*said, *self._prompt()], None
 
     def _remind(self, question: Question, value: Any) -> list[Reply]:
@@ -392,6 +473,18 @@ def _turn_model() -> _Turn:
     return turn
 
 
+# The safety check reads this much at a time; a long message (a filled-in form) is read in overlapping windows.
+_WINDOW = 2000
+_OVERLAP = 500
+_MOST_WINDOWS = 20
+
+
+def _suggests_danger(text: str) -> bool:
+    """The safeguarding check over the whole message, however long (within reason)."""
+    starts = range(0, max(len(text) - _OVERLAP, 1), _WINDOW - _OVERLAP)
+    return any(suggests_immediate_danger(text[start : start + _WINDOW]) for start in starts[:_MOST_WINDOWS])
+
+
 def step(draft: Draft, text: str, ctx: Context) -> Outcome:
     """Take one message in a conversation: the replies, the new draft, and what happened."""
     turn = _turn_model()
@@ -401,7 +494,7 @@ def step(draft: Draft, text: str, ctx: Context) -> Outcome:
     state = RENAMED_QUESTIONS.get(draft.state, draft.state)
     # A step never awaits, so reusing the thread's model cannot interleave two conversations.
     MACHINE.set_state(state if state in STATES else State.NEW, model=turn)
-    danger = suggests_immediate_danger(text)
+    danger = _suggests_danger(text)
     replies, event = turn.respond(text, danger)
     turn.draft.state = turn.state
     if danger and replies[0].kind is not ReplyKind.EMERGENCY:

@@ -39,8 +39,8 @@ NOT_SAVED = "Sorry, something went wrong on our side and nothing was saved. Plea
 def help_text(unit_contact: str) -> str:
     """What to do, and how to reach a person."""
     return (
-        "Answer each question in turn. BACK: last question. SUMMARY: your answers. "
-        f"RESTART: start again. To talk to someone: {unit_contact}"
+        "FORM: all questions in one text. BACK: last question. SUMMARY: your answers. "
+        f"RESTART: start over. To talk to someone: {unit_contact}"
     )
 
 

@@ -17,6 +17,8 @@ class ReplyKind(StrEnum):
     TEXT = "text"
     SUMMARY = "summary"
     EMERGENCY = "emergency"
+    FORM = "form"
+    """The FORM template: the one text a referrer asks to be long."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Draft:
     resume: str | None = None
     reminded: list[str] = field(default_factory=list)
     """Questions whose reminder has been given: each is said once in a referral."""
+    filling: bool = False
+    """Answers further on came in one message (a form): each answer given passes them, asking only what is missing."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class Draft:
             "editing": self.editing,
             "resume": self.resume,
             "reminded": self.reminded,
+            "filling": self.filling,
         }
 
     @classmethod
@@ -82,6 +87,7 @@ class Draft:
             editing=bool(data.get("editing", False)),
             resume=data.get("resume"),
             reminded=list(data.get("reminded", [])),
+            filling=bool(data.get("filling", False)),
         )
 
 
