@@ -44,6 +44,7 @@ COMMANDS = (
     BotCommand("help", "What to do, and how to reach a person"),
     BotCommand("back", "Go back to the previous question"),
     BotCommand("summary", "See your answers so far"),
+    BotCommand("form", "All the questions as one form to fill in"),
     BotCommand("restart", "Discard this referral and start again"),
 )
 POLL_TIMEOUT_SECONDS = 25

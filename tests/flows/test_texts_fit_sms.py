@@ -10,6 +10,9 @@ from dialog_support import CTX, draft_at
 from flows import messages
 from flows.boroughs import BOROUGHS
 from flows.dialog import COMMANDS, State, _did_you_mean, _reask, command_of, step
+from flows.first_message import got_it_text
+from flows.form import FormReading, described, reading_note, template
+from flows.model import ReplyKind
 from flows.notices import allocated_text
 from flows.questions import MASH_REMINDER, QUESTIONS
 from flows.screening import Reason, explanation
@@ -33,7 +36,13 @@ def _fixed_texts() -> list[str]:
         texts.append(explanation(reason, 15, 25))
     longest = tuple(sorted(BOROUGHS, key=len, reverse=True)[:3])
     texts.append(_did_you_mean(longest))
-    return texts
+    texts.append(got_it_text(described({"dob": "2006-02-14", "borough": longest[0]})))
+    # What a form could not use, at its longest: every line unreadable, long lines left out.
+    everything = FormReading({}, tuple(q.key for q in QUESTIONS), tuple("z" * 300 for _ in range(40)))
+    for more in (True, False):
+        texts += [reading_note(everything, more), reading_note(FormReading({}, ("dob",), ()), more)]
+        texts += [reading_note(FormReading({}, (), ("\u201cLives with nan\u201d \U0001f600",)), more)]
+    return [text for text in texts if text is not None]
 
 
 @pytest.mark.parametrize("text", _fixed_texts())
@@ -99,3 +108,13 @@ def test_the_summary_over_sms_still_fits() -> None:
     sms = replace(CTX, sender_phone="+447700900999")
     text = render_summary({**draft_at(State.SUMMARY).answers, "referrer_phone": "+447700900999"}, sms)
     assert segment_count(text) <= MAX_SUMMARY_SEGMENTS
+
+
+def test_the_form_template_is_the_one_text_allowed_over_three_segments_because_it_was_asked_for() -> None:
+    # FORM is sent only to a referrer who asked for it: it is exempt from the limits above, and only it.
+    sms = replace(CTX, sender_phone="+447700900999")
+    reply = step(draft_at("borough"), "FORM", sms).replies[0]
+    assert reply.kind is ReplyKind.FORM and reply.text == template(sms)
+    assert is_gsm7(reply.text)
+    assert 3 < segment_count(reply.text) <= 8
+    assert len(template(CTX)) < 4096 // 3  # Telegram takes 4,096 characters: well within, answers and all
