@@ -91,6 +91,17 @@ def _answers_in_the_whole_referral() -> dict[str, str]:
 
 
 ANSWERS = _answers_in_the_whole_referral()
+
+
+def _form_missing_two() -> str:
+    """A filled-in form with two lines left blank: the dialog asks those two, passing the rest."""
+    from flows.form import label_of
+
+    blank = ("referrer_email", "needs", "new", State.SUMMARY)
+    return "\n".join(f"{label_of(q)}: {'' if q.key in blank else ANSWERS[q.key]}" for q in QUESTIONS)
+
+
+FORM_TEXT = _form_missing_two()
 # What to send, by what the conversation is at: mostly the whole referral's answers, with the moves
 # whose destination the conversation decides (BACK, an edit by number, carrying on after RESTART).
 MOVES: dict[str, Callable[[str], str]] = {
@@ -100,6 +111,7 @@ MOVES: dict[str, Callable[[str], str]] = {
     "carry on": lambda state: "no",
     "under 18": lambda state: "01/01/2010" if state == "dob" else ANSWERS.get(state, "hi"),
     "no mobile": lambda state: "skip" if state == "yp_mobile" else ANSWERS.get(state, "hi"),
+    "form": lambda state: FORM_TEXT,
 }
 
 
