@@ -11,7 +11,7 @@ from support import PERSONAL, REFERRAL_ANSWERS
 
 from flows.form import HEADER
 from flows.text import segment_count
-from store.models import Referral
+from store.models import Conversation, InboundMessage, Referral
 
 REFERRER = "+447700900123"
 INBOUND_URL = PUBLIC_BASE_URL + "/sms/inbound"
@@ -25,7 +25,7 @@ async def _text(live: LiveApp, twilio: FakeTwilio, body: str, n: int) -> list[st
     return [m.text or "" for m in ET.fromstring(response.text).iter("Message")]
 
 
-def _fill(template: str, answers: dict[str, str]) -> str:
+def _fill(template: str, answers: dict[str, str], **changed: str) -> str:
     """What a referrer's phone sends back: the template copied, an answer typed after each colon."""
     by_label = {
         "DOB": answers["dob"], "London borough": "Lambeth", "In or linked to a gang": "Y", "Risks": "1 3",
@@ -37,7 +37,7 @@ def _fill(template: str, answers: dict[str, str]) -> str:
         "Gender": "male", "Their mobile": PERSONAL["yp_mobile"], "First language": "English",
         "Knows and agrees to referral and contact": "Y", "Past": "1", "Needs": "1 4 7", "Specialist": "1",
         "Agencies involved": "1 3", "Safe to, if mobile given": "1 2", "Best times": "after 4pm", "Urgency": "2",
-    }
+    } | changed
     lines = []
     for line in template.splitlines():
         label = line.split("(")[0].rstrip(":").strip()
@@ -68,3 +68,24 @@ async def test_the_form_path_over_sms_is_three_texts_and_queues_the_referral(
     assert referral.details["referrer_phone"] == REFERRER
     assert referral.details["needs"] == ["gang activity", "housing", "education/training/work"]
     assert referral.details["yp_known_as"] is None  # left blank: none, as SKIP
+
+
+async def test_a_form_screened_out_over_sms_keeps_nothing_of_what_it_said(
+    live: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    template = (await _text(live, fake_twilio, "FORM", 1))[-1]
+    form = _fill(template, REFERRAL_ANSWERS, **{"Willing to work with us": "N"})
+    replies = await _text(live, fake_twilio, form, 2)
+    assert replies == ["Sorry, we can't take this one yet: they need to be willing to work with us. "
+                       "Please refer again when they are."]
+    async with live.sessions() as db:
+        bodies = (await db.execute(select(InboundMessage.body))).scalars().all()
+        conversation = (await db.execute(select(Conversation))).scalar_one()
+    assert len(bodies) == 2 and all(body is None for body in bodies)  # the template's request and the form
+    assert conversation.state == "screened_out" and not (conversation.draft or {}).get("answers")
+    assert await _count_referrals(live) == 0
+
+
+async def _count_referrals(live: LiveApp) -> int:
+    async with live.sessions() as db:
+        return len((await db.execute(select(Referral))).scalars().all())
