@@ -251,6 +251,10 @@ class _Turn:
         """Every line read with its question's parser, screened in the dialog's order; then only what is missing."""
         reading = read_form(text, self.ctx)
         answers = {**self.draft.answers, **reading.answers}
+        for key in reading.unreadable:
+            # A line they changed but that could not be read is asked again, not left at its old answer.
+            if BY_KEY[key].known_answer(self.ctx) is None:
+                answers.pop(key, None)
         reason = first_reason(answers, self.ctx)
         if reason is not None:
             self.fill_in()  # screening ends a referral from its screening questions

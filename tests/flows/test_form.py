@@ -199,6 +199,15 @@ def test_a_form_during_an_edit_or_at_the_summary_is_read_too() -> None:
     assert changed.draft.answers["urgency"] == "urgent" and changed.draft.answers["notes"] == "call after 4"
 
 
+def test_a_line_that_cannot_be_read_is_asked_again_even_when_it_had_an_answer() -> None:
+    at_summary = run(["FORM", FORM], SMS)[-1].draft
+    outcome = step(at_summary, "DOB: 14/02/2036\nUrgency: 1\nYour phone: not a phone", SMS)
+    assert "couldn't read: DOB, Your phone." in outcome.replies[0].text
+    assert outcome.draft.state == "dob" and "dob" not in outcome.draft.answers
+    assert outcome.draft.answers["referrer_phone"] == "+447700900123"  # the channel's number stands
+    assert step(outcome.draft, "14/02/2006", SMS).draft.state == State.SUMMARY
+
+
 def test_the_mash_reminder_is_given_for_an_under_18s_form() -> None:
     outcome = last(["FORM", filled({**REFERRAL_ANSWERS, "dob": "01/01/2010", "mash": "n"})], SMS)
     texts = [r.text for r in outcome.replies]
