@@ -29,6 +29,7 @@ from bot.runtime import Runtime, RuntimeDep, provider_senders
 from bot.settings import Settings
 from bot.staff import alerts_routes as staff_alerts
 from bot.staff import audit_routes as staff_audit
+from bot.staff import enquiry_routes as staff_enquiries
 from bot.staff import routes as staff_routes
 from bot.staff import same_person_routes as staff_same_person
 from bot.staff import second_factor_routes as staff_second_factor
@@ -210,6 +211,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_stats.router)
     app.include_router(staff_sessions.router)
     app.include_router(staff_alerts.router)
+    app.include_router(staff_enquiries.router)
     app.include_router(staff_audit.router)
     app.include_router(staff_users.router)
     app.include_router(staff_same_person.router)
