@@ -164,3 +164,37 @@ async def test_enquiries_list_json_shows_reference_time_channel_and_status_and_n
     assert table.returncode == 0 and "ENQ-GGGGG" in table.stdout and "ENQ-FFFFF" not in table.stdout
     bad = await run_cli(env_for_cli, "enquiries", "list", "--status", "lost")
     assert bad.returncode == 2 and "unknown status 'lost'" in bad.stderr
+
+
+async def test_rotate_key_reseals_enquiries_bound_to_their_rows(sessions: Any) -> None:
+    import base64
+
+    from bot.settings import decode_data_key
+    from store import crypto
+    from store.keys import TABLES, rotate_step, values_by_key
+    from support import TEST_KEY
+
+    new_key = base64.urlsafe_b64encode(bytes(range(100, 132))).decode()
+    assert "enquiries" in {plan.name for plan in TABLES}
+    now = datetime.now(UTC)
+    async with sessions() as db, db.begin():
+        await _enquiry(db, "ENQ-HHHHH", now)
+    old_id = crypto.current_key_id()
+    try:
+        crypto.configure(decode_data_key(new_key), decode_data_key(TEST_KEY))
+        while True:
+            async with sessions() as db, db.begin():
+                if (await rotate_step(db, now, batch_size=2)).finished:
+                    break
+        crypto.configure(decode_data_key(new_key))  # the old key gone: the enquiry still reads
+        async with sessions() as db:
+            assert crypto.current_key_id() in await values_by_key(db)
+            assert old_id not in await values_by_key(db)
+            enquiry = (await db.execute(select(Enquiry))).scalar_one()
+            assert enquiry.details["name"] == NAME and enquiry.origin_address == YOUNG_PERSON
+            sealed, uid = (await db.execute(text("SELECT details, row_uid FROM enquiries"))).one()
+        with pytest.raises(crypto.DecryptionError):
+            crypto.decrypt(bytes(sealed), "enquiries.details", "0" * 32)  # bound to its row
+        assert b"Tiwaloluwa" in crypto.decrypt(bytes(sealed), "enquiries.details", uid)
+    finally:
+        crypto.configure(decode_data_key(TEST_KEY))
