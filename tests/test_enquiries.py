@@ -169,10 +169,11 @@ async def test_enquiries_list_json_shows_reference_time_channel_and_status_and_n
 async def test_rotate_key_reseals_enquiries_bound_to_their_rows(sessions: Any) -> None:
     import base64
 
+    from support import TEST_KEY
+
     from bot.settings import decode_data_key
     from store import crypto
     from store.keys import TABLES, rotate_step, values_by_key
-    from support import TEST_KEY
 
     new_key = base64.urlsafe_b64encode(bytes(range(100, 132))).decode()
     assert "enquiries" in {plan.name for plan in TABLES}
