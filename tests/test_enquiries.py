@@ -199,3 +199,18 @@ async def test_rotate_key_reseals_enquiries_bound_to_their_rows(sessions: Any) -
         assert b"Tiwaloluwa" in crypto.decrypt(bytes(sealed), "enquiries.details", uid)
     finally:
         crypto.configure(decode_data_key(TEST_KEY))
+
+
+async def test_telegram_me_command_starts_the_enquiry_and_the_chat_is_what_the_unit_sees(live: Any,
+                                                                                       fake_telegram: Any) -> None:
+    from fakes.telegram_api import text_update
+    from test_telegram import CHAT, post_update, texts_sent
+
+    for n, body in enumerate(["/me", NAME, "Y", MESSAGE], start=1):
+        assert await post_update(live, text_update(n, CHAT, body)) == 200
+    sent = texts_sent(fake_telegram)
+    assert "What should we call you?" in sent[0]
+    assert sent[-1].startswith("Thanks, we have your message.")
+    async with live.sessions() as db:
+        enquiry = (await db.execute(select(Enquiry))).scalar_one()
+    assert enquiry.channel is Channel.TELEGRAM and enquiry.details["message"] == MESSAGE
