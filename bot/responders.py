@@ -29,13 +29,14 @@ from bot.actions import REFERRER, act, notify_unit_of_alert, notify_unit_of_enqu
 from bot.settings import Settings
 from bot.young_people import answer_young_person
 from flows.dialog import FINISHED as FINISHED_STATES
+from flows.dialog import STATES as DIALOG_STATES
 from flows.dialog import command_of, step
 from flows.enquiry import EnquirySent, is_enquiry_state, starts_enquiry, step_enquiry
 from flows.keywords import Keyword, carrier_keyword
 from flows.model import Context, Draft, Reply, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Refused
-from flows.questions import age_of
+from flows.questions import SCREENING_KEYS, age_of
 from flows.simulator_addresses import simulated_young_person
 from store.alerts import alerted_since, link_alerts, raise_alert
 from store.appointments import referral_for_young_person
@@ -221,11 +222,22 @@ async def tell_status(turn: Turn, reference: str) -> Answer:
 
 
 async def enquiry_under_way(turn: Turn) -> dict[str, Any] | None:
-    """The saved draft, when the message is ME or the sender is on the enquiry path."""
+    """The saved draft, when the sender is on the enquiry path, or sends ME while no referral details would be lost."""
     draft = turn.conversation.draft or {}
-    if starts_enquiry(turn.inbound.text) or is_enquiry_state(draft.get("state")):
+    if is_enquiry_state(draft.get("state")):
+        return draft
+    if starts_enquiry(turn.inbound.text) and _nothing_to_lose(str(draft.get("state", "new"))):
         return draft
     return None
+
+
+def _nothing_to_lose(state: str) -> bool:
+    """Leaving the dialog for an enquiry loses no one's details: it has not started, has ended, or is screening.
+
+    The first reply offers ME beside the first screening question; past screening, a professional's
+    "me" is an answer (the dialog reads it as one), never the end of a half-written referral.
+    """
+    return state in FINISHED_STATES or state in SCREENING_KEYS or state not in DIALOG_STATES
 
 
 async def enquire(turn: Turn, draft: dict[str, Any]) -> Answer:

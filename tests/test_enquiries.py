@@ -214,3 +214,18 @@ async def test_telegram_me_command_starts_the_enquiry_and_the_chat_is_what_the_u
     async with live.sessions() as db:
         enquiry = (await db.execute(select(Enquiry))).scalar_one()
     assert enquiry.channel is Channel.TELEGRAM and enquiry.details["message"] == MESSAGE
+
+
+async def test_me_starts_an_enquiry_during_screening_but_never_ends_a_referral_with_details_in_it(
+    client: Any, sessions: Any
+) -> None:
+    from dialog_support import ELIGIBLE_UNTIL_DETAILS
+    from support import chat
+
+    screening = await chat(client, "screening", [ELIGIBLE_UNTIL_DETAILS[0], ELIGIBLE_UNTIL_DETAILS[1], "ME"])
+    assert "What should we call you?" in screening[-1][0]
+    details = await chat(client, "details", [*ELIGIBLE_UNTIL_DETAILS, "Sam Worker", "me"])
+    assert not any("What should we call you?" in reply for reply in details[-1])
+    async with sessions() as db:
+        states = dict((await db.execute(text("SELECT state, state FROM conversations"))).all())
+    assert "enquiry_name" in states and len(states) == 2
