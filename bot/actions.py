@@ -24,19 +24,21 @@ from flows.notices import (
     question_room,
     reason_room,
     unit_alert_text,
+    unit_enquiry_text,
     unit_notice_text,
 )
 from flows.process import Action, Refused, Role, decide
 from flows.questions import flags_for
 from store.audit import audit
 from store.conversations import find_conversation
-from store.models import Referral, ReferralEvent
+from store.models import Enquiry, Referral, ReferralEvent
 from store.outbox import enqueue
 from store.referrals import lock_referral
 from store.staff_notices import notify_staff
 from store.users import get_user
 
-__all__ = ["REFERRER", "Actor", "act", "notify_unit_of_alert", "notify_unit_of_referral", "written_text"]
+__all__ = ["REFERRER", "Actor", "act", "notify_unit_of_alert", "notify_unit_of_enquiry", "notify_unit_of_referral",
+           "written_text"]
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,17 @@ async def notify_unit_of_referral(db: AsyncSession, settings: Settings, referral
     await _tell_unit(db, settings, unit_notice_text(referral.reference, flags), now, f"unit:new:{referral.reference}")
 
 
+async def notify_unit_of_enquiry(db: AsyncSession, settings: Settings, enquiry: Enquiry, now: datetime) -> None:
+    """Tell the unit an enquiry arrived, as for a new referral: reference and flags, nothing personal."""
+    flags = [name for name, on in (("SAFEGUARDING", enquiry.safeguarding_flag),
+                                   ("TEST FROM THE SIMULATOR", enquiry.channel == Channel.SIMULATOR)) if on]
+    await _tell_unit(db, settings, unit_enquiry_text(enquiry.reference, flags), now,
+                     f"unit:enquiry:{enquiry.reference}")
+
+
 async def notify_unit_of_alert(db: AsyncSession, settings: Settings, alert_id: int, reference: str | None,
-                               now: datetime, *, test: bool = False) -> None:
-    await _tell_unit(db, settings, unit_alert_text(reference, test=test), now, f"unit:alert:{alert_id}")
+                               now: datetime, *, test: bool = False, enquiry: bool = False) -> None:
+    await _tell_unit(db, settings, unit_alert_text(reference, test=test, enquiry=enquiry), now,
+                     f"unit:alert:{alert_id}")
 
 

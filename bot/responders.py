@@ -8,8 +8,9 @@ when the message is not its kind; `respond` gets that back and answers. In order
 2. young person: a young person writing back about their sessions (by SMS, or the simulator playing the
    young person of a referral made in the simulator: never a real one)
 3. status: "STATUS LGX-7K3Q9" from the referrer who sent it
-4. answer to the unit: the referrer's reply to a question the unit asked, outside a new referral
-5. dialog: anything else steps the referral dialog (it accepts every message)
+4. enquiry: ME, and every message after it until the enquiry is sent (a young person or family asking)
+5. answer to the unit: the referrer's reply to a question the unit asked, outside a new referral
+6. dialog: anything else steps the referral dialog (it accepts every message)
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.actions import REFERRER, act, notify_unit_of_alert, notify_unit_of_referral
+from bot.actions import REFERRER, act, notify_unit_of_alert, notify_unit_of_enquiry, notify_unit_of_referral
 from bot.settings import Settings
 from bot.young_people import answer_young_person
 from flows.dialog import FINISHED as FINISHED_STATES
+from flows.dialog import STATES as DIALOG_STATES
 from flows.dialog import command_of, step
+from flows.enquiry import EnquirySent, is_enquiry_state, starts_enquiry, step_enquiry
 from flows.keywords import Keyword, carrier_keyword
 from flows.model import Context, Draft, Reply, ScreenedOut, Submitted
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Refused
-from flows.questions import age_of
+from flows.questions import SCREENING_KEYS, age_of
 from flows.simulator_addresses import simulated_young_person
 from store.alerts import alerted_since, link_alerts, raise_alert
 from store.appointments import referral_for_young_person
@@ -41,6 +44,7 @@ from store.audit import audit
 from store.contacts import set_opted_out
 from store.conversations import forget_message_bodies, sender_hash, sender_hashes
 from store.crypto import keyed_hash
+from store.enquiries import create_enquiry, new_enquiry_reference
 from store.models import Contact, Conversation, Referral
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out, young_person_hashes
 from store.same_person import record_possible_duplicates
@@ -214,7 +218,73 @@ async def tell_status(turn: Turn, reference: str) -> Answer:
     return Answer([Reply(status_text(reference, referral.status, received))], inbound.text)
 
 
-# --- 4. answers to the unit's questions ---------------------------------------------------------
+# --- 4. enquiries from young people and families --------------------------------------------------
+
+
+async def enquiry_under_way(turn: Turn) -> dict[str, Any] | None:
+    """The saved draft, when the sender is on the enquiry path, or sends ME while no referral details would be lost."""
+    draft = turn.conversation.draft or {}
+    if is_enquiry_state(draft.get("state")):
+        return draft
+    if starts_enquiry(turn.inbound.text) and _nothing_to_lose(str(draft.get("state", "new"))):
+        return draft
+    return None
+
+
+def _nothing_to_lose(state: str) -> bool:
+    """Leaving the dialog for an enquiry loses no one's details: it has not started, has ended, or is screening.
+
+    The first reply offers ME beside the first screening question; past screening, a professional's
+    "me" is an answer (the dialog reads it as one), never the end of a half-written referral.
+    """
+    return state in FINISHED_STATES or state in SCREENING_KEYS or state not in DIALOG_STATES
+
+
+async def enquire(turn: Turn, draft: dict[str, Any]) -> Answer:
+    """One step of the enquiry path; a complete enquiry goes to the unit, which is told as for a referral."""
+    inbound, conversation = turn.inbound, turn.conversation
+    before = conversation.state
+    outcome = step_enquiry(draft, inbound.text, flow_context(turn, ""))
+    if outcome.danger:
+        await alert_the_unit(turn, before, outcome.replies, enquiry=True)
+    if outcome.event is not None:
+        await send_enquiry(turn, outcome.event)
+    conversation.draft = outcome.progress.to_json()
+    conversation.state = outcome.progress.state.value
+    conversation.updated_at = inbound.received_at
+    log.info("inbound handled conversation=%s state=%s->%s replies=%d",
+             conversation.id, before, conversation.state, len(outcome.replies))
+    return Answer(outcome.replies, inbound.text)
+
+
+async def send_enquiry(turn: Turn, sent: EnquirySent) -> None:
+    """Store the enquiry (sealed), audit it and tell the unit: a distinct outcome from a submitted referral."""
+    inbound, db, conversation = turn.inbound, turn.db, turn.conversation
+    enquiry = await create_enquiry(db, reference=new_enquiry_reference(), sent=sent, channel=inbound.channel,
+                                   origin_address=inbound.sender, safeguarding_flag=conversation.flagged,
+                                   now=inbound.received_at)
+    await audit(db, "enquirer", "enquiry_sent", inbound.received_at, enquiry.reference, f"via {inbound.channel}")
+    await notify_unit_of_enquiry(db, turn.settings, enquiry, inbound.received_at)
+    conversation.flagged = False
+    log.info("enquiry received reference=%s conversation=%s", enquiry.reference, conversation.id)
+
+
+async def alert_the_unit(turn: Turn, before: str, replies: list[Reply], *, enquiry: bool = False) -> None:
+    """A message suggested immediate danger: flag the chat, keep its words, tell the unit."""
+    inbound, db, conversation = turn.inbound, turn.db, turn.conversation
+    conversation.flagged = True
+    if turn.on_simulator and await alerted_since(db, conversation.id, inbound.received_at - SIMULATOR_ALERT_WINDOW):
+        # The 999 answer still goes every time; the unit hears once, not once per post of a test chat.
+        log.info("safeguarding alert not repeated for simulator conversation=%s", conversation.id)
+        return
+    alert = await raise_alert(db, at=inbound.received_at, channel=inbound.channel, conversation_id=conversation.id,
+                              state=before, text=inbound.text, answer="\n\n".join(r.text for r in replies))
+    await notify_unit_of_alert(db, turn.settings, alert.id, None, inbound.received_at, test=turn.on_simulator,
+                               enquiry=enquiry)
+    log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
+
+
+# --- 5. answers to the unit's questions ---------------------------------------------------------
 
 
 async def awaited_answer(turn: Turn) -> str | None:
@@ -246,7 +316,7 @@ async def take_answer(turn: Turn, reference: str) -> Answer:
     return await converse(turn, await any_message(turn))
 
 
-# --- 5. the referral dialog ---------------------------------------------------------------------
+# --- 6. the referral dialog ---------------------------------------------------------------------
 
 
 async def any_message(turn: Turn) -> Draft:
@@ -263,16 +333,7 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
     body: str | None = inbound.text
 
     if outcome.danger:
-        conversation.flagged = True
-        if turn.on_simulator and await alerted_since(db, conversation.id, inbound.received_at - SIMULATOR_ALERT_WINDOW):
-            # The 999 answer still goes every time; the unit hears once, not once per post of a test chat.
-            log.info("safeguarding alert not repeated for simulator conversation=%s", conversation.id)
-        else:
-            alert = await raise_alert(db, at=inbound.received_at, channel=inbound.channel,
-                                      conversation_id=conversation.id, state=before, text=inbound.text,
-                                      answer="\n\n".join(r.text for r in outcome.replies))
-            await notify_unit_of_alert(db, settings, alert.id, None, inbound.received_at, test=turn.on_simulator)
-            log.warning("safeguarding alert conversation=%s state=%s", conversation.id, before)
+        await alert_the_unit(turn, before, outcome.replies)
 
     if isinstance(outcome.event, Submitted):
         answers = outcome.event.answers
@@ -320,6 +381,7 @@ RESPONDERS: tuple[Responder[Any], ...] = (
     Responder("carrier keyword", carrier_keyword_in, obey_carrier_keyword),
     Responder("young person", young_person_writing, answer_the_young_person),
     Responder("status", status_asked, tell_status),
+    Responder("enquiry", enquiry_under_way, enquire),
     Responder("answer to the unit", awaited_answer, take_answer),
     Responder("dialog", any_message, converse),
 )

@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     one_time_password_hours: int = Field(default=24, ge=1, le=24 * 14)
     declined_retention_days: int = Field(default=365, ge=30)
     closed_retention_days: int = Field(default=365 * 2, ge=30)
+    # An enquiry is a short message asking for help: once answered, the case (if any) lives elsewhere.
+    enquiry_retention_days: int = Field(default=90, ge=7)
 
     @field_validator("database_url")
     @classmethod

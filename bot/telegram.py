@@ -46,6 +46,7 @@ COMMANDS = (
     BotCommand("summary", "See your answers so far"),
     BotCommand("form", "All the questions as one form to fill in"),
     BotCommand("restart", "Discard this referral and start again"),
+    BotCommand("me", "Young person or family: ask us something"),
 )
 POLL_TIMEOUT_SECONDS = 25
 NOT_STORED_PAUSE_SECONDS = 2

@@ -29,6 +29,7 @@ from bot.runtime import Runtime, RuntimeDep, provider_senders
 from bot.settings import Settings
 from bot.staff import alerts_routes as staff_alerts
 from bot.staff import audit_routes as staff_audit
+from bot.staff import enquiry_routes as staff_enquiries
 from bot.staff import routes as staff_routes
 from bot.staff import same_person_routes as staff_same_person
 from bot.staff import second_factor_routes as staff_second_factor
@@ -71,12 +72,13 @@ async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings:
                 async with sessions() as db, db.begin():
                     counts = await purge_expired(db, datetime.now(UTC), draft_ttl_hours=settings.draft_ttl_hours,
                                                  declined_days=settings.declined_retention_days,
-                                                 closed_days=settings.closed_retention_days)
+                                                 closed_days=settings.closed_retention_days,
+                                                 enquiry_days=settings.enquiry_retention_days)
                 last_purge = time.monotonic()
                 if counts.total:
-                    log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d contacts=%d",
-                             counts.conversations, counts.messages, counts.declined, counts.closed, counts.outbound,
-                             counts.contacts)
+                    log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d contacts=%d "
+                             "enquiries=%d", counts.conversations, counts.messages, counts.declined, counts.closed,
+                             counts.outbound, counts.contacts, counts.enquiries)
         except Exception:
             log.exception("maintenance failed")
         await asyncio.sleep(RECOVER_EVERY_SECONDS)
@@ -209,6 +211,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_stats.router)
     app.include_router(staff_sessions.router)
     app.include_router(staff_alerts.router)
+    app.include_router(staff_enquiries.router)
     app.include_router(staff_audit.router)
     app.include_router(staff_users.router)
     app.include_router(staff_same_person.router)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+# A leaf both paths import: the offer is said by the dialog and answered by the enquiry path.
+ENQUIRY_OFFER = "Young person or family? Send ME"
+
 __all__ = [
     "CARRY_ON",
     "CONFIRM_RESTART",
     "EMERGENCY",
+    "ENQUIRY_OFFER",
     "FIRST_QUESTION",
     "NOT_SAVED",
     "RESTARTED",
@@ -17,9 +21,11 @@ __all__ = [
     "submitted_text",
 ]
 
+# Anyone may text the number, so the first reply names no service (a young person's phone may be
+# seen by others) and, in one line, shows someone who is not a professional the way in: ME.
 WELCOME = (
-    "Referral line of the gang exit service, for professionals. Not an emergency service: "
-    "if anyone is in danger now, call 999. Send HELP any time."
+    "Referral line for professionals. Not an emergency service: "
+    f"if anyone is in danger now, call 999. Send HELP any time. {ENQUIRY_OFFER}"
 )
 # To a professional: what to do now, and that a person at the unit will see it. Childline, Samaritans
 # and SHOUT are for young people and families, not for the worker in A&E (DOMAIN.md).
@@ -39,8 +45,8 @@ NOT_SAVED = "Sorry, something went wrong on our side and nothing was saved. Plea
 def help_text(unit_contact: str) -> str:
     """What to do, and how to reach a person."""
     return (
-        "FORM: all questions in one text. BACK: last question. SUMMARY: your answers. "
-        f"RESTART: start over. To talk to someone: {unit_contact}"
+        "FORM: all in one text. BACK: last question. SUMMARY. RESTART. "
+        f"{ENQUIRY_OFFER}. To talk to someone: {unit_contact}"
     )
 
 

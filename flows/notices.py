@@ -25,6 +25,7 @@ __all__ = [
     "status_text",
     "status_unknown_text",
     "unit_alert_text",
+    "unit_enquiry_text",
     "unit_notice_text",
 ]
 
@@ -108,9 +109,18 @@ def unit_notice_text(reference: str, flags: list[str]) -> str:
     return f"New referral {reference}{marks}. See the staff queue."
 
 
-def unit_alert_text(reference: str | None, *, test: bool = False) -> str:
+def unit_enquiry_text(reference: str, flags: list[str]) -> str:
+    """For the unit's group chat: an enquiry from a young person or family arrived; nothing personal."""
+    marks = f" ({', '.join(flags)})" if flags else ""
+    return f"New enquiry {reference} from a young person or family{marks}. See Enquiries in the staff pages."
+
+
+def unit_alert_text(reference: str | None, *, test: bool = False, enquiry: bool = False) -> str:
     """For the unit's group chat when a chat message suggested immediate danger (`test`: in the simulator)."""
     if test:
         return "TEST FROM THE SIMULATOR: a simulator chat sent a danger message. No real person is involved."
-    where = f"referral {reference}" if reference else "a referral chat (not sent yet)"
+    if enquiry:
+        where = "an enquiry from a young person or family"
+    else:
+        where = f"referral {reference}" if reference else "a referral chat (not sent yet)"
     return f"Safeguarding: a message in {where} suggested immediate danger. See the staff queue now."

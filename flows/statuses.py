@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-__all__ = ["AppointmentStatus", "InboundStatus", "OutboundStatus", "ReplyKind"]
+__all__ = ["AppointmentStatus", "EnquiryStatus", "InboundStatus", "OutboundStatus", "ReplyKind"]
 
 
 class _Labelled(StrEnum):
@@ -74,3 +74,11 @@ class ReplyKind(_Labelled):
     CANT_COME = "cant_come", "Can't come"
     MESSAGE = "message", "Message"
     GOT_IT = "got_it", "Got the first message"
+
+
+class EnquiryStatus(_Labelled):
+    """An enquiry from a young person or family: new until the unit has replied to it, then closed."""
+
+    NEW = "new", "New"
+    REPLIED = "replied", "Replied"
+    CLOSED = "closed", "Closed"

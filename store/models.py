@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from flows.channels import Channel
 from flows.process import Status as ReferralStatus
 from flows.same_person import Decision
-from flows.statuses import AppointmentStatus, InboundStatus, OutboundStatus
+from flows.statuses import AppointmentStatus, EnquiryStatus, InboundStatus, OutboundStatus
 from store.sealing import bind_rows_on_flush
 from store.types import ROW_UID_CHARS, EncryptedJSON, EncryptedText, EnumText, UTCDateTime
 
@@ -24,6 +24,8 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "Conversation",
+    "Enquiry",
+    "EnquiryStatus",
     "InboundMessage",
     "InboundStatus",
     "KeyRotation",
@@ -131,6 +133,29 @@ class Referral(RowSealed, Base):
     yp_name_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # When the referrer answered the unit's question, until a unit member opens the referral.
     new_info_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Enquiry(RowSealed, Base):
+    """An enquiry from a young person or family (ME): not a referral, and kept apart from them.
+
+    `details` holds what they said (what to call them, whether it is safe to text them, their message)
+    and `origin_address` the number or chat to reply to: both encrypted, bound to the row.
+    """
+
+    __tablename__ = "enquiries"
+    __table_args__ = (Index("ix_enquiries_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[EnquiryStatus] = mapped_column(EnumText(EnquiryStatus, 16), default=EnquiryStatus.NEW)
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
+    details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("enquiries.details"))
+    origin_address: Mapped[str | None] = mapped_column(EncryptedText("enquiries.origin_address"))
+    safeguarding_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_by: Mapped[str | None] = mapped_column(String(254))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReferralEvent(RowSealed, Base):

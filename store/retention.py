@@ -7,6 +7,8 @@
 | alerts linked to a referral    | as long as the referral                    |
 | declined referrals + history   | `declined_days` after the decision         |
 | closed referrals + history     | `closed_days` after closing                |
+| enquiries replied to or closed | `enquiry_days` after the unit marked them  |
+| new enquiries                  | until the unit marks them replied/closed   |
 | finished outbound messages     | `closed_days` after their last change      |
 | contacts (address, opt-outs)   | until no message, conversation, referral   |
 |                                | or staff account needs the address         |
@@ -27,15 +29,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 from flows.channels import PHONE_CHANNELS, Channel
 from flows.process import Status
 from flows.simulator_addresses import simulated_young_person
-from flows.statuses import OutboundStatus
+from flows.statuses import EnquiryStatus, OutboundStatus
 from store.audit import audit
 from store.conversations import sender_hashes
 from store.db import rows_affected
-from store.models import Contact, Conversation, OutboundMessage, Referral, SafeguardingAlert, User
+from store.models import Contact, Conversation, Enquiry, OutboundMessage, Referral, SafeguardingAlert, User
 from store.purge import purge_drafts
 from store.referrals import young_person_hashes
 
-__all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired"]
+__all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired", "purge_handled_enquiries"]
 
 # Statuses after which the dispatcher never touches a message again (Twilio's "queued" and "sent"
 # are as far as some messages ever get reported).
@@ -54,11 +56,12 @@ class RetentionCounts:
     outbound: int
     alerts: int = 0
     contacts: int = 0
+    enquiries: int = 0
 
     @property
     def total(self) -> int:
         return (self.conversations + self.messages + self.declined + self.closed + self.outbound + self.alerts
-                + self.contacts)
+                + self.contacts + self.enquiries)
 
 
 def _older(column: InstrumentedAttribute[datetime | None], fallback: InstrumentedAttribute[datetime],
@@ -68,7 +71,7 @@ def _older(column: InstrumentedAttribute[datetime | None], fallback: Instrumente
 
 
 async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int, declined_days: int,
-                        closed_days: int) -> RetentionCounts:
+                        closed_days: int, enquiry_days: int = 90) -> RetentionCounts:
     """Delete every record past its retention period; each deleted referral leaves one audit line."""
     drafts = await purge_drafts(db, now, draft_ttl_hours)
     expired = (
@@ -99,9 +102,27 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
                OutboundMessage.updated_at < now - timedelta(days=closed_days))
         .execution_options(synchronize_session=False))
     contacts = await purge_unneeded_contacts(db, now - timedelta(hours=draft_ttl_hours))
+    enquiries = await purge_handled_enquiries(db, now, enquiry_days)
     return RetentionCounts(conversations=drafts.conversations, messages=drafts.messages,
                            declined=deleted[Status.DECLINED.value], closed=deleted[Status.CLOSED.value],
-                           outbound=rows_affected(outbound), alerts=drafts.alerts, contacts=contacts)
+                           outbound=rows_affected(outbound), alerts=drafts.alerts, contacts=contacts,
+                           enquiries=enquiries)
+
+
+async def purge_handled_enquiries(db: AsyncSession, now: datetime, days: int) -> int:
+    """Delete enquiries the unit marked replied or closed `days` ago; each leaves one audit line.
+
+    A new enquiry is kept until someone has dealt with it: it is someone asking for help.
+    """
+    found = (await db.execute(select(Enquiry.id, Enquiry.reference, Enquiry.status).where(
+        Enquiry.status.in_((EnquiryStatus.REPLIED, EnquiryStatus.CLOSED)),
+        _older(Enquiry.handled_at, Enquiry.updated_at, now - timedelta(days=days))))).all()
+    for start in range(0, len(found), _CHUNK):
+        ids = [row.id for row in found[start:start + _CHUNK]]
+        await db.execute(delete(Enquiry).where(Enquiry.id.in_(ids)).execution_options(synchronize_session=False))
+    for row in found:
+        await audit(db, ACTOR, "purged", now, row.reference, f"enquiry {row.status.value}, retention {days} days")
+    return len(found)
 
 
 async def purge_unneeded_contacts(db: AsyncSession, idle_since: datetime) -> int:

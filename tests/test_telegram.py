@@ -37,7 +37,7 @@ async def test_start_up_registers_the_webhook_with_its_secret_and_the_commands(
     assert webhook["url"] == PUBLIC_BASE_URL + "/telegram/webhook"
     assert webhook["secret_token"] == TELEGRAM_SECRET
     commands = await eventually(lambda: fake_telegram.commands)
-    assert {c["command"] for c in commands} == {"start", "help", "back", "summary", "form", "restart"}
+    assert {c["command"] for c in commands} == {"start", "help", "back", "summary", "form", "restart", "me"}
 
 
 async def test_a_whole_referral_over_telegram_ends_queued(live: LiveApp, fake_telegram: FakeTelegram) -> None:
@@ -98,7 +98,7 @@ async def test_commands_work_with_the_bots_name_and_buttons_pressed_inline_are_a
 ) -> None:
     await post_update(live, text_update(1, CHAT, "/start"))
     await post_update(live, text_update(2, CHAT, "/help@referral_test_bot"))
-    assert texts_sent(fake_telegram)[2].startswith("FORM: all questions in one text.")
+    assert texts_sent(fake_telegram)[2].startswith("FORM: all in one text.")
     await post_update(live, callback_update(3, CHAT, "14/02/2006"))
     assert fake_telegram.calls_to("answerCallbackQuery")
     assert texts_sent(fake_telegram)[-1].startswith("Which London borough")

@@ -1,6 +1,6 @@
 """The `referral-bot` command: set up, serve, and look at the queue from a terminal or a script.
 
-One module per command group (`referrals`, `users`, `sessions`); the service's own commands
+One module per command group (`referrals`, `enquiries`, `users`, `sessions`); the service's own commands
 (keygen, migrate, serve, purge, worker) are in `operations`, and what they all share in `common`.
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bot.cli import alerts, keys, operations, referrals, sessions, users
+from bot.cli import alerts, enquiries, keys, operations, referrals, sessions, users
 
 __all__ = ["app", "main"]
 
@@ -22,6 +22,7 @@ app.add_typer(referrals.app, name="referrals")
 app.add_typer(users.app, name="users")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(enquiries.app, name="enquiries")
 keys.register(app)
 
 

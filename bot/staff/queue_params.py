@@ -10,10 +10,13 @@ from fastapi import Request
 from flows.process import Status
 from store.queue import FLAGS, SORTS, QueueFilter
 
-__all__ = ["SORT_CHOICES", "VIEWS", "due_words", "queue_filters", "queue_query", "sort_links"]
+__all__ = ["ENQUIRIES_VIEW", "SORT_CHOICES", "VIEWS", "due_words", "queue_filters", "queue_query", "sort_links"]
 
 # The queue's views: what needs doing next unless staff choose otherwise.
-VIEWS = (("", "Needs action"), ("open", "Open (needs a decision)"), ("all", "All"))
+# "enquiries" is not a referral status: the queue sends it to the enquiries' own list (ENQUIRIES_VIEW).
+VIEWS = (("", "Needs action"), ("open", "Open (needs a decision)"), ("all", "All"),
+         ("enquiries", "Enquiries from young people and families"))
+ENQUIRIES_VIEW = "enquiries"
 SORT_CHOICES = (("", "What needs action first"), ("received", "Received, oldest first"),
                 ("received-desc", "Received, newest first"), ("urgency", "Most urgent first"),
                 ("due", "Due soonest first"), ("reference", "Reference"), ("status", "Status"),

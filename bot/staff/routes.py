@@ -17,7 +17,15 @@ from bot.staff.auth import Staff
 from bot.staff.deps import AnyStaff, AnyStepStaff, CaseworkerStaff, CheckedForm, Db, PasswordChangeStaff, UnitStaff
 from bot.staff.pages import commit_and_kick, now, render, show_referral, templates, viewable
 from bot.staff.preview import WRITTEN, preview_of, reason_of
-from bot.staff.queue_params import SORT_CHOICES, VIEWS, due_words, queue_filters, queue_query, sort_links
+from bot.staff.queue_params import (
+    ENQUIRIES_VIEW,
+    SORT_CHOICES,
+    VIEWS,
+    due_words,
+    queue_filters,
+    queue_query,
+    sort_links,
+)
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
 from flows.channels import REPLYABLE_CHANNELS
@@ -25,6 +33,7 @@ from flows.process import DECISION_DAYS, Action, Refused, Role, Status, decide
 from flows.reminders import when_words
 from store.appointments import next_sessions, unread_counts
 from store.audit import audit
+from store.enquiries import count_new_enquiries
 from store.models import Referral
 from store.queue import FLAGS, QueueFilter, due_in_days, is_overdue, is_test, list_queue, staff_names
 from store.second_factor import is_enrolled
@@ -163,7 +172,10 @@ async def home(staff: AnyStaff) -> Response:
 
 
 @router.get("/queue")
-async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
+async def queue(request: Request, db: Db, staff: UnitStaff) -> Response:
+    if request.query_params.get("status") == ENQUIRIES_VIEW:
+        # Enquiries are not referrals: the filter leads to their own list, which shows only theirs.
+        return RedirectResponse("/staff/enquiries", status_code=303)
     filters = queue_filters(request)
     try:
         page = int(request.query_params.get("page", "1"))
@@ -177,7 +189,8 @@ async def queue(request: Request, db: Db, staff: UnitStaff) -> HTMLResponse:
                   reviewer=lambda r: names.get(r.reviewer, r.reviewer) if r.reviewer else "",
                   query=urlencode(queue_query(filters)), decision_days=DECISION_DAYS, views=VIEWS,
                   sorts=sort_links(filters), sort_choices=SORT_CHOICES,
-                  sort_chosen=(filters.sort or "") + ("-desc" if filters.descending else ""))
+                  sort_chosen=(filters.sort or "") + ("-desc" if filters.descending else ""),
+                  new_enquiries=await count_new_enquiries(db))
 
 
 def _describe(filters: QueueFilter, page: int) -> str:
