@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,8 @@ def results(run: Run, peak_rss: float, machine: str, when: datetime) -> dict[str
     p50_1m = loads["full sqlite, 1M rows"].percentile_ms(0.5)
     return {
         "inbound": {"sqlite": _inbound(loads["full sqlite"], bare), "postgres": _inbound(loads["full postgres"], bare),
-                    "client_ceiling_rps": round(loads["client ceiling"].rps, 1), "referrers": 32},
+                    "client_ceiling_rps": round(loads["client ceiling"].rps, 1), "referrers": 32,
+                    "warmup_s": run.figures["warmup_s"], "seconds": run.figures["seconds"]},
         "growth": {"p50_1k_ms": round(p50_1k, 1), "p50_1m_ms": round(p50_1m, 1), "ratio": round(p50_1m / p50_1k, 2),
                    "database": "sqlite", "rows": run.figures["growth_rows"]},
         "reminders": run.figures["reminders"],
@@ -66,7 +68,8 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         "",
         "32 referrers at once, each on one keep-alive connection, texting signed Twilio webhooks (signatures "
         "computed as Twilio computes them) and answering what the dialog asks, a new referral (and number) "
-        "when one is sent; 3 s warm-up, then measured. `referral-bot serve` as shipped (one uvicorn worker, "
+        f"when one is sent; a {figures['inbound']['warmup_s']:.0f} s warm-up, then {figures['inbound']['seconds']:.0f} "
+        "s measured (the requests answered in that window). `referral-bot serve` as shipped (one uvicorn worker, "
         "INFO logging). Every row of this table was measured in the same run, one after another.",
         "",
         "| server | requests/s | p50 ms | p99 ms | vs bare | errors | referrals sent |",
@@ -77,6 +80,9 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         _row("full path, PostgreSQL, one process", loads["full postgres"], bare),
         _row(f"full path, SQLite, {growth_rows(run)} rows of each", loads["full sqlite, 1M rows"], bare),
         _row("full path, PostgreSQL, 2 app processes + 2 workers", loads["full postgres, 2 processes"], bare),
+        "",
+        "PostgreSQL is the throwaway cluster the tests use (`.ci/with-postgres`: fsync, synchronous_commit and "
+        "full_page_writes off), on the same machine: commits cost less than on a production server.",
         "",
         "Goal (issue 15): the full path at 0.40 of bare or better with p99 under 100 ms on both databases. "
         f"Measured: SQLite {figures['inbound']['sqlite']['ratio']:.3f}, PostgreSQL "
@@ -90,8 +96,9 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         f"p50 with 1,000 stored referrals, conversations, inbound messages and contacts: {growth['p50_1k_ms']} ms; "
         f"with {growth_rows(run)}: {growth['p50_1m_ms']} ms: {growth['ratio']}x (goal: within 1.25x). SQLite only: "
         "seeding a million rows of each into PostgreSQL as well would not fit the 15-minute budget on this "
-        "machine. Rows inserted in bulk (SQLAlchemy Core executemany), encrypted values real AES-GCM of "
-        "realistic size (a pool encrypted once and reused, with their row uids).",
+        "machine. Rows inserted in bulk (one INSERT ... SELECT per table, SQLite looping in C), encrypted values "
+        "real AES-GCM of realistic size (a pool encrypted once, written with SQLAlchemy Core executemany, and "
+        "reused with its row uids); no ANALYZE, as the app never runs one.",
         "",
         "### Query plans of the inbound path",
         "",
@@ -102,7 +109,8 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
     for where, plans in run.plans.items():
         lines += [f"#### {where}", ""]
         for number, (statement, plan) in enumerate(plans, 1):
-            lines += [f"{number}. `{' '.join(statement.split())[:300]}`", "", "   ```",
+            shown = re.sub(r"^SELECT .*? FROM ", "SELECT ... FROM ", " ".join(statement.split()))
+            lines += [f"{number}. `{shown[:400]}`", "", "   ```",
                       *[f"   {step}" for step in plan], "   ```", ""]
     lines += [
         "## Reminders",
@@ -138,7 +146,8 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         "",
     ]
     lines += _profile(run)
-    lines += ["", "## How to run it", "", "`make bench` (about 10 minutes here). `BENCH_SECONDS`, "
+    lines += ["", "## How to run it", "", "`make bench` (10 to 15 minutes here, depending on the load). "
+              "`BENCH_SECONDS`, "
               "`BENCH_GROWTH_ROWS` and `BENCH_REMINDERS` shorten it for a try-out; `BENCH_KEEP=1` keeps the "
               "servers' logs and databases.", ""]
     return "\n".join(lines)
@@ -158,14 +167,15 @@ def _profile(run: Run) -> list[str]:
     lines = [
         textwrap.fill(
             f"py-spy sampled the SQLite `serve` process for 12 s at 200 Hz under the same load ({found.samples:,} "
-            "samples, every thread, idle waits left out). Each sample is put down to the innermost library (or "
+            f"samples of work on every thread; {found.idle:,} more were threads waiting, left out). Each sample "
+            "is put down to the innermost library (or "
             "module of ours) it was in: where the CPU time itself goes. The second column is the share of samples "
             "with that library anywhere on the stack (what it and everything it called cost).", 100),
         "",
         "| where | own time | with what it calls |",
         "|---|---|---|",
     ]
-    within = dict(found.within)
-    for name, share in found.own[:14]:
-        lines.append(f"| {name} | {share:.0%} | {within.get(name, share):.0%} |")
+    own = dict(found.own)
+    for name, share in sorted(found.within, key=lambda item: (-own.get(item[0], 0.0), -item[1])):
+        lines.append(f"| {name} | {own.get(name, 0.0):.1%} | {share:.1%} |")
     return lines
