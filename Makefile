@@ -2,6 +2,7 @@
 # make test - set everything up and run the whole suite on SQLite and PostgreSQL
 # make lint - ruff and mypy (make test runs them first)
 # make diagrams - draw the dialog and the process again (flows/*.mmd and the README) after changing them
+# make bench - measure the inbound path, growth, reminders, scale-out, cost and memory (bench/RESULTS.md)
 # make assets - rebuild the vendored GOV.UK Frontend files from assets/package.json (needs Node; run and test don't)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-suite lint install migrate diagrams assets clean
+.PHONY: run test test-suite lint install migrate diagrams assets clean bench
 
 install: $(STAMP)
 
@@ -39,10 +40,17 @@ PYTEST_WORKERS ?= auto
 test-suite: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
-# Lint and types: ruff (rules in pyproject.toml) and mypy --strict on bot/, flows/ and store/.
+# Lint and types: ruff (rules in pyproject.toml) and mypy --strict on bot/, flows/, store/ and bench/.
 lint: $(STAMP)
-	$(BIN)/ruff check bot flows store tests
+	$(BIN)/ruff check bot flows store tests bench
 	$(BIN)/mypy
+
+# About 10 minutes on 2 cores; a throwaway PostgreSQL like the tests'. Writes bench/results.json and
+# bench/RESULTS.md. The profiler comes from the `bench` extra.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then $(BIN)/python -m bench; \
+	else bash .ci/with-postgres $(BIN)/python -m bench; fi
 
 migrate: $(STAMP)
 	$(BIN)/referral-bot migrate

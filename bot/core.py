@@ -10,12 +10,14 @@ answered, is for the responders in bot.responders to say, asked in order.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.counters import INBOUND, INBOUND_SECONDS
 from bot.responders import Turn, respond
 from bot.settings import Settings
 from flows.channels import PHONE_CHANNELS, Channel
@@ -57,6 +59,7 @@ class Handled:
 
     replies: list[Reply]
     outbox_ids: list[int] = field(default_factory=list)
+    duplicate: bool = False  # a provider id seen before: the replies it got then, nothing changed
 
 
 def reply_markup(reply: Reply) -> dict[str, object] | None:
@@ -69,13 +72,29 @@ def reply_markup(reply: Reply) -> dict[str, object] | None:
 async def handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
                  *, via_outbox: bool = False) -> Handled:
     """Take one inbound message; `via_outbox` queues the replies for sending instead of returning only."""
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        handled = await _handle(inbound, sessions, settings, via_outbox=via_outbox)
+        outcome = "duplicate" if handled.duplicate else "processed"
+        return handled
+    except NotStored:
+        outcome = "not_stored"
+        raise
+    finally:
+        INBOUND.labels(channel=inbound.channel.value, outcome=outcome).inc()
+        INBOUND_SECONDS.labels(channel=inbound.channel.value).observe(time.perf_counter() - started)
+
+
+async def _handle(inbound: Inbound, sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                  *, via_outbox: bool) -> Handled:
     try:
         async with sessions() as db, db.begin():
             earlier = await store_inbound(db, channel=inbound.channel, provider_id=inbound.message_id,
                                           sender=inbound.sender, body=inbound.text, received_at=inbound.received_at)
             if earlier is not None and earlier.status != InboundStatus.RECEIVED:
                 log.info("inbound duplicate message=%s", earlier.id)
-                return Handled([_reply_from(r) for r in earlier.replies or []])
+                return Handled([_reply_from(r) for r in earlier.replies or []], duplicate=True)
     except Exception as exc:
         raise NotStored(type(exc).__name__) from exc
     return await process(inbound, sessions, settings, via_outbox=via_outbox)
@@ -116,7 +135,7 @@ async def _process_once(inbound: Inbound, db: AsyncSession, settings: Settings, 
         log.warning("inbound message gone before processing channel=%s", inbound.channel)
         return Handled([])
     if stored.status != InboundStatus.RECEIVED:
-        return Handled([_reply_from(r) for r in stored.replies or []])
+        return Handled([_reply_from(r) for r in stored.replies or []], duplicate=True)
 
     turn = Turn(inbound, db, settings, conversation, await _sender_contact(inbound, db),
                 by_phone=inbound.channel in PHONE_CHANNELS, on_simulator=inbound.channel == Channel.SIMULATOR)

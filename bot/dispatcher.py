@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.counters import record_send
 from bot.delivery import Accepted, Failed, Retry, Sender
 from flows.channels import PHONE_CHANNELS, Channel
 from flows.statuses import AppointmentStatus, OutboundStatus
@@ -95,10 +96,13 @@ class Dispatcher:
         async with self._sessions() as db, db.begin():
             if isinstance(result, Accepted):
                 await mark_accepted(db, message.id, result.provider_id, result.status, now)
+                record_send(message.channel.value, "accepted")
             elif isinstance(result, Retry):
+                record_send(message.channel.value, "retried", result.error)
                 after = None if result.after_seconds is None else timedelta(seconds=result.after_seconds)
                 await mark_retry(db, message.id, message.attempts, result.error, now, after)
             elif isinstance(result, Failed):
+                record_send(message.channel.value, "failed", result.error)
                 await mark_failed(db, message.id, result.error, now, attempts=message.attempts)
                 if result.blocked:
                     await self._shut_out(db, message, now)

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from bot import simulator, sms
+from bot import metrics, simulator, sms
 from bot import telegram as telegram_routes
 from bot.delivery import Sender
 from bot.dispatcher import Dispatcher
@@ -218,6 +218,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(staff_second_factor.router)
     app.include_router(staff_second_factor.admin_router)
     app.include_router(sms.router)
+    app.include_router(metrics.router)
     app.include_router(telegram_routes.router)
     if settings.simulator_on:
         app.include_router(simulator.router)
