@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     one_time_password_hours: int = Field(default=24, ge=1, le=24 * 14)
     declined_retention_days: int = Field(default=365, ge=30)
     closed_retention_days: int = Field(default=365 * 2, ge=30)
+    # A referrer's details kept at their choice are forgotten after this many days unused.
+    remember_referrer_days: int = Field(default=365, ge=1, le=365 * 3)
 
     @field_validator("database_url")
     @classmethod

@@ -10,6 +10,7 @@
 | finished outbound messages     | `closed_days` after their last change      |
 | contacts (address, opt-outs)   | until no message, conversation, referral   |
 |                                | or staff account needs the address         |
+| a referrer's kept details      | `remembered_days` since they were last used |
 | screen-outs                    | always (reason and day only, no one named) |
 | audit log                      | always (the database refuses deletes)      |
 """
@@ -34,6 +35,7 @@ from store.db import rows_affected
 from store.models import Contact, Conversation, OutboundMessage, Referral, SafeguardingAlert, User
 from store.purge import purge_drafts
 from store.referrals import young_person_hashes
+from store.remembered import forget_unused_referrers
 
 __all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired"]
 
@@ -54,11 +56,12 @@ class RetentionCounts:
     outbound: int
     alerts: int = 0
     contacts: int = 0
+    referrers: int = 0
 
     @property
     def total(self) -> int:
         return (self.conversations + self.messages + self.declined + self.closed + self.outbound + self.alerts
-                + self.contacts)
+                + self.contacts + self.referrers)
 
 
 def _older(column: InstrumentedAttribute[datetime | None], fallback: InstrumentedAttribute[datetime],
@@ -68,7 +71,7 @@ def _older(column: InstrumentedAttribute[datetime | None], fallback: Instrumente
 
 
 async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int, declined_days: int,
-                        closed_days: int) -> RetentionCounts:
+                        closed_days: int, remembered_days: int = 365) -> RetentionCounts:
     """Delete every record past its retention period; each deleted referral leaves one audit line."""
     drafts = await purge_drafts(db, now, draft_ttl_hours)
     expired = (
@@ -99,9 +102,11 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
                OutboundMessage.updated_at < now - timedelta(days=closed_days))
         .execution_options(synchronize_session=False))
     contacts = await purge_unneeded_contacts(db, now - timedelta(hours=draft_ttl_hours))
+    referrers = await forget_unused_referrers(db, now - timedelta(days=remembered_days))
     return RetentionCounts(conversations=drafts.conversations, messages=drafts.messages,
                            declined=deleted[Status.DECLINED.value], closed=deleted[Status.CLOSED.value],
-                           outbound=rows_affected(outbound), alerts=drafts.alerts, contacts=contacts)
+                           outbound=rows_affected(outbound), alerts=drafts.alerts, contacts=contacts,
+                           referrers=referrers)
 
 
 async def purge_unneeded_contacts(db: AsyncSession, idle_since: datetime) -> int:
