@@ -84,11 +84,13 @@ def parse_gang_risks(text: str) -> dict[str, Any]:
 def parse_job(text: str) -> dict[str, str]:
     """ "Youth worker, Lambeth YOT" or "Youth worker at Lambeth YOT": the job title, then the organisation."""
     words = parse_short_text(text, 140)
-    role, comma, org = words.partition(",")
-    if not comma:
-        role, at, org = words.partition(" at ")
-        if not at:
-            raise Invalid("Please send both, with a comma between.")
+    # Whichever comes first: "Nurse at St Thomas', A&E" is a nurse at "St Thomas', A&E".
+    cut = min((found for found in (words.find(","), words.lower().find(" at ")) if found > 0), default=-1)
+    if cut < 0:
+        raise Invalid("Please send both, with a comma between.")
+    role, org = words[:cut], words[cut:].removeprefix(",")
+    if org.lower().startswith(" at "):
+        org = org[4:]
     role, org = role.strip(_SEPARATORS), org.strip(_SEPARATORS)
     if not role or not org:
         raise Invalid("Please send both, with a comma between.")
@@ -108,6 +110,7 @@ def parse_name_known_as(text: str) -> dict[str, Any]:
 
 
 _MOBILE_IN = re.compile(r"(?:\+\s?44\s?(?:\(0\)\s?)?|0044\s?|0)7(?:[\s\-.]?[0-9]){9}")
+_PHONE_IN = re.compile(r"(?:\+\s?44\s?|0044\s?|0)[1-9](?:[\s\-.()]?[0-9]){8,9}")
 _CONTACT_WORDS = {"1": "text", "text": "text", "texts": "text", "txt": "text", "sms": "text",
                   "2": "call", "call": "call", "calls": "call", "calling": "call", "phone": "call",
                   "3": "voicemail", "voicemail": "voicemail", "vm": "voicemail"}
@@ -119,7 +122,9 @@ def parse_contact(text: str) -> dict[str, Any]:
     """ "07700 900123 1 2 after 4pm": the young person's mobile, what is safe on it, and the best times."""
     found = _MOBILE_IN.search(text)
     if found is None:
-        parse_uk_mobile(text)  # says what is wrong with the number, when there is one
+        number = _PHONE_IN.search(text)
+        if number is not None:
+            parse_uk_mobile(number.group(0))  # says what is wrong with it: a landline, say
         raise Invalid()
     mobile = parse_uk_mobile(found.group(0))
     words = (text[: found.start()] + " " + text[found.end():]).replace(",", " ").split()

@@ -32,7 +32,8 @@ def test_the_summary_reads_in_words_not_codes() -> None:
     text = _summary(REFERRAL_ANSWERS)
     for words in ("Needs: gang activity, housing, education/training/work, mental health",
                   "Risks: harm from gangs, risk to others", "Youth worker, Lambeth YOT",
-                  "Past: stabbed or shot", "Mob: 07700 900456; safe: text, call; after 4pm", "Involved: social care, police",
+                  "Past: stabbed or shot", "Mob: 07700 900456; safe: text, call; after 4pm",
+                  "Involved: social care, police",
                   "Urgency: soon", "YP: Jaylen Featherstonehaugh"):
         assert words in text, words
     for code in ("Needs 1", "Past 1", "Safe 1", "Risks 1", "Agencies 1"):

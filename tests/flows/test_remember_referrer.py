@@ -28,7 +28,7 @@ def _sent(ctx: Context = SMS) -> Draft:
 def test_after_the_receipt_the_referrer_is_offered_to_keep_their_details_once() -> None:
     final = run(answering(REFERRAL_ANSWERS, SMS), SMS)[-1]
     assert isinstance(final.event, Submitted)
-    assert [r.text for r in final.replies][1] == messages.remember_offer_text(True, replacing=False)
+    assert final.replies[1].text == messages.remember_offer_text(True, replacing=False)
     assert final.replies[1].choices == ("Y", "N")
     # Over SMS the phone comes from the number itself: it is not what is kept.
     assert final.draft.state == State.OFFER_REMEMBER and final.draft.answers == {
@@ -62,7 +62,7 @@ def test_n_to_the_offer_keeps_nothing() -> None:
 def test_anything_else_after_the_offer_starts_a_new_referral_and_keeps_nothing() -> None:
     ignored = step(_sent(), "hi", SMS)
     assert ignored.memory is None
-    assert [r.text for r in ignored.replies][0] == messages.WELCOME
+    assert ignored.replies[0].text == messages.WELCOME
     assert ignored.draft.state == "dob" and ignored.draft.answers == {"referrer_phone": "+447700900123"}
 
 
@@ -89,7 +89,8 @@ def test_next_time_the_kept_details_are_offered_after_screening_and_y_uses_them(
 def test_the_summary_still_shows_the_kept_details_for_checking() -> None:
     texts = answering({**REFERRAL_ANSWERS, "use_remembered": "Y"}, RETURNING, until=State.SUMMARY)
     summary = run(texts, RETURNING)[-1].replies[-1].text
-    assert "By: Sam Okafor" in summary and "Youth worker, Redthread" in summary and "sam@redthread.example.org" in summary
+    for shown in ("By: Sam Okafor", "Youth worker, Redthread", "sam@redthread.example.org"):
+        assert shown in summary
 
 
 def test_edit_asks_the_referrer_questions_and_then_offers_to_keep_the_new_details_instead() -> None:

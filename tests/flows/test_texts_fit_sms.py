@@ -28,7 +28,8 @@ def _fixed_texts() -> list[str]:
              messages.submitted_text("ABCDE-XXXXXXXXXX", "from 12:30pm Wednesday"),
              messages.pick_number_text(9999), MASH_REMINDER, allocated_text("LGX-XXXXX"),
              messages.NOT_KEPT, messages.FORGOTTEN, messages.NOTHING_KEPT, messages.USE_REMEMBERED_REASK,
-             messages.referring_as_text({"referrer_name": "n" * 60, "referrer_job": {"role": "r" * 60, "org": "o" * 80}})]
+             messages.referring_as_text({"referrer_name": "n" * 60,
+                                         "referrer_job": {"role": "r" * 60, "org": "o" * 80}})]
     for by_phone in (True, False):
         texts += [messages.kept_text(by_phone), messages.remember_offer_text(by_phone, replacing=False),
                   messages.remember_offer_text(by_phone, replacing=True)]
