@@ -45,6 +45,7 @@ COMMANDS = (
     BotCommand("back", "Go back to the previous question"),
     BotCommand("summary", "See your answers so far"),
     BotCommand("restart", "Discard this referral and start again"),
+    BotCommand("forget", "Delete your details kept for your next referral"),
 )
 POLL_TIMEOUT_SECONDS = 25
 NOT_STORED_PAUSE_SECONDS = 2
