@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
@@ -28,12 +28,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import REFERRER, act, notify_unit_of_alert, notify_unit_of_enquiry, notify_unit_of_referral
 from bot.settings import Settings
 from bot.young_people import answer_young_person
+from flows.combined import mobile_of
 from flows.dialog import FINISHED as FINISHED_STATES
 from flows.dialog import STATES as DIALOG_STATES
 from flows.dialog import command_of, step
 from flows.enquiry import EnquirySent, is_enquiry_state, starts_enquiry, step_enquiry
 from flows.keywords import Keyword, carrier_keyword
-from flows.model import Context, Draft, Reply, ScreenedOut, Submitted
+from flows.model import (
+    Context,
+    Draft,
+    ForgetReferrer,
+    Memory,
+    RememberedUsed,
+    RememberReferrer,
+    Reply,
+    ScreenedOut,
+    Submitted,
+)
 from flows.notices import info_received_text, status_text, status_unknown_text
 from flows.process import Action, Refused
 from flows.questions import SCREENING_KEYS, age_of
@@ -47,6 +58,7 @@ from store.crypto import keyed_hash
 from store.enquiries import create_enquiry, new_enquiry_reference
 from store.models import Contact, Conversation, Referral
 from store.referrals import create_referral, get_referral, new_reference, record_screen_out, young_person_hashes
+from store.remembered import forget_referrer, mark_remembered_used, recall_referrer, remember_referrer
 from store.same_person import record_possible_duplicates
 
 if TYPE_CHECKING:  # the core imports this module to route its messages
@@ -328,9 +340,11 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
     """One step of the referral dialog, and what it led to: an alert, a referral, a screen-out."""
     inbound, db, settings, conversation = turn.inbound, turn.db, turn.settings, turn.conversation
     ctx = flow_context(turn, new_reference(settings.reference_prefix))
+    ctx = replace(ctx, remembered=await recall_referrer(db, inbound.channel, inbound.sender))
     before = conversation.state
     outcome = step(draft, inbound.text, ctx)
     body: str | None = inbound.text
+    await keep_or_forget(turn, outcome.memory)
 
     if outcome.danger:
         await alert_the_unit(turn, before, outcome.replies)
@@ -344,16 +358,15 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
             details=answers,
             borough=answers["borough"],
             age=age_of(answers, ctx) or 0,
-            urgency=answers["urgency"],
+            urgency=answers["urgency_notes"]["level"],
             referrer_hash=keyed_hash(answers.get("referrer_phone") or "", "referrer_phone"),
             safeguarding_flag=conversation.flagged,
             now=inbound.received_at,
             origin_address=inbound.sender,
             origin_hash=sender_hash(inbound.channel, inbound.sender),
-            yp_phone_hash=young_person_hash(answers["yp_mobile"]) if answers.get("yp_mobile") else None,
+            yp_phone_hash=young_person_hash(mobile) if (mobile := mobile_of(answers)) else None,
         )
         # For the unit's eyes only: nothing the referrer is sent depends on it (being known is itself sensitive).
-        mobile = answers.get("yp_mobile")
         await record_possible_duplicates(db, referral, young_person_hashes(mobile) if mobile else [],
                                          inbound.received_at)
         await audit(db, "referrer", "submitted", inbound.received_at, referral.reference, f"via {inbound.channel}")
@@ -375,6 +388,18 @@ async def converse(turn: Turn, draft: Draft) -> Answer:
     log.info("inbound handled conversation=%s state=%s->%s replies=%d",
              conversation.id, before, conversation.state, len(outcome.replies))
     return Answer(outcome.replies, body)
+
+
+async def keep_or_forget(turn: Turn, memory: Memory | None) -> None:
+    """What the referrer chose about their own details: keep them, they were used, or forget them."""
+    inbound, db = turn.inbound, turn.db
+    if isinstance(memory, RememberReferrer):
+        await remember_referrer(db, inbound.channel, inbound.sender, memory.details, inbound.received_at)
+        log.info("referrer details kept conversation=%s", turn.conversation.id)
+    elif isinstance(memory, RememberedUsed):
+        await mark_remembered_used(db, inbound.channel, inbound.sender, inbound.received_at)
+    elif isinstance(memory, ForgetReferrer) and await forget_referrer(db, inbound.channel, inbound.sender):
+        log.info("referrer details forgotten conversation=%s", turn.conversation.id)
 
 
 RESPONDERS: tuple[Responder[Any], ...] = (

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.actions import Actor
 from bot.settings import Settings
 from flows.channels import Channel
+from flows.combined import mobile_of, safe_to_text
 from flows.discreet import cancelled_text, first_contact_text, moved_text, reminder_text
 from flows.process import Refused, Role, Status
 from flows.questions import current_answers
@@ -43,15 +44,15 @@ __all__ = [
 
 
 def young_name(referral: Referral) -> str:
-    details = current_answers(referral.details)
-    return details.get("yp_known_as") or (details.get("yp_name") or {}).get("first") or ""
+    name = current_answers(referral.details).get("yp_name") or {}
+    return name.get("known_as") or name.get("first") or ""
 
 
 def full_name(referral: Referral) -> str:
     """The young person's name as staff read it: first and last name, and what they like to be called."""
     details = current_answers(referral.details)
     name = (details.get("yp_name") or {}).get("given") or ""
-    known = details.get("yp_known_as")
+    known = (details.get("yp_name") or {}).get("known_as")
     if known and known != (details.get("yp_name") or {}).get("first"):
         name = f"{name} (known as {known})" if name else known
     return name or "Name not given"
@@ -63,7 +64,8 @@ def worker_name(worker: User | None) -> str:
 
 def young_person_address(referral: Referral) -> tuple[Channel, str]:
     """Where texts to the young person go: their mobile by SMS, or the simulator's young-person inbox."""
-    number = referral.details["yp_mobile"]
+    number = mobile_of(referral.details)
+    assert number is not None, "texts go only to a referral that gives a mobile"
     if referral.channel == Channel.SIMULATOR:
         return Channel.SIMULATOR, simulated_young_person_sender(number)
     return Channel.SMS, number
@@ -71,8 +73,7 @@ def young_person_address(referral: Referral) -> tuple[Channel, str]:
 
 def can_text(referral: Referral) -> bool:
     """Only a number the referral marked safe to text, and only while reminders are on."""
-    safe = (referral.details.get("safe_contact") or {}).get("text") is True
-    return bool(referral.details.get("yp_mobile")) and safe
+    return safe_to_text(referral.details)
 
 
 def _may_text(referral: Referral) -> bool:

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     closed_retention_days: int = Field(default=365 * 2, ge=30)
     # An enquiry is a short message asking for help: once answered, the case (if any) lives elsewhere.
     enquiry_retention_days: int = Field(default=90, ge=7)
+    # A referrer's details kept at their choice are forgotten after this many days unused.
+    remember_referrer_days: int = Field(default=365, ge=1, le=365 * 3)
 
     @field_validator("database_url")
     @classmethod

@@ -47,6 +47,7 @@ COMMANDS = (
     BotCommand("form", "All the questions as one form to fill in"),
     BotCommand("restart", "Discard this referral and start again"),
     BotCommand("me", "Young person or family: ask us something"),
+    BotCommand("forget", "Delete your details kept for your next referral"),
 )
 POLL_TIMEOUT_SECONDS = 25
 NOT_STORED_PAUSE_SECONDS = 2

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.sessions import young_person_address
+from flows.combined import mobile_of
 from flows.delivery_words import delivery_words
 from flows.reminders import offset_words, when_words
 from flows.statuses import ReplyKind
@@ -41,7 +42,7 @@ async def young_person_timeline(db: AsyncSession, referral: Referral, sessions: 
     """Every text to and from this young person, oldest first."""
     named = {s.id: when_words(s.starts_at.astimezone(tz)) for s in sessions}
     entries: list[Entry] = []
-    if referral.details.get("yp_mobile"):
+    if mobile_of(referral.details):
         contact = await find_contact(db, *young_person_address(referral))
         for message in await texts_to(db, contact.id) if contact is not None else []:
             if message.purpose not in _SHOWN:

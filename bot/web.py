@@ -73,12 +73,13 @@ async def maintain_forever(sessions: async_sessionmaker[AsyncSession], settings:
                     counts = await purge_expired(db, datetime.now(UTC), draft_ttl_hours=settings.draft_ttl_hours,
                                                  declined_days=settings.declined_retention_days,
                                                  closed_days=settings.closed_retention_days,
-                                                 enquiry_days=settings.enquiry_retention_days)
+                                                 enquiry_days=settings.enquiry_retention_days,
+                                                 remembered_days=settings.remember_referrer_days)
                 last_purge = time.monotonic()
                 if counts.total:
                     log.info("purged drafts=%d messages=%d declined=%d closed=%d outbound=%d contacts=%d "
-                             "enquiries=%d", counts.conversations, counts.messages, counts.declined, counts.closed,
-                             counts.outbound, counts.contacts, counts.enquiries)
+                             "enquiries=%d referrers=%d", counts.conversations, counts.messages, counts.declined,
+                             counts.closed, counts.outbound, counts.contacts, counts.enquiries, counts.referrers)
         except Exception:
             log.exception("maintenance failed")
         await asyncio.sleep(RECOVER_EVERY_SECONDS)

@@ -18,9 +18,31 @@ from flows import messages
 from flows.first_message import details_in, got_it_text
 from flows.form import described, first_reason, looks_like_form, read_form, reading_note, template
 from flows.hours import when_seen
-from flows.model import Context, Draft, Outcome, Reply, ReplyKind, ScreenedOut, Submitted
+from flows.model import (
+    Answers,
+    Context,
+    Draft,
+    ForgetReferrer,
+    Memory,
+    Outcome,
+    RememberedUsed,
+    RememberReferrer,
+    Reply,
+    ReplyKind,
+    ScreenedOut,
+    Submitted,
+)
 from flows.parsing import Ambiguous, Invalid, is_skip, parse_yes_no
-from flows.questions import BY_KEY, QUESTIONS, RENAMED_QUESTIONS, SCREENING_KEYS, Question, applicable, current_answers
+from flows.questions import (
+    BY_KEY,
+    QUESTIONS,
+    REMEMBERED_KEYS,
+    RENAMED_QUESTIONS,
+    SCREENING_KEYS,
+    Question,
+    applicable,
+    current_answers,
+)
 from flows.safety import suggests_immediate_danger
 from flows.screening import Reason, explanation
 from flows.summary import SO_FAR, render_summary, summary_items
@@ -37,12 +59,22 @@ class State:
     CONFIRM_RESTART = "confirm_restart"
     DONE = "done"
     SCREENED_OUT = "screened_out"
+    USE_REMEMBERED = "use_remembered"
+    """After screening, a referrer whose details are kept: use them (Y), or EDIT."""
+    OFFER_REMEMBER = "offer_remember"
+    """After the receipt: keep the referrer's details for next time? Anything but Y or N starts afresh."""
 
 
 QUESTION_KEYS = [q.key for q in QUESTIONS]
 FIRST = QUESTION_KEYS[0]
-FINISHED = [State.NEW, State.DONE, State.SCREENED_OUT]
-STATES = [State.NEW, *QUESTION_KEYS, State.SUMMARY, State.CONFIRM_RESTART, State.DONE, State.SCREENED_OUT]
+FINISHED = [State.NEW, State.DONE, State.SCREENED_OUT, State.OFFER_REMEMBER]
+STATES = [State.NEW, *QUESTION_KEYS, State.USE_REMEMBERED, State.SUMMARY, State.CONFIRM_RESTART, State.DONE,
+          State.OFFER_REMEMBER, State.SCREENED_OUT]
+# Kept details stand in for the referrer's questions, asked in a row: from the first, up to the one after them.
+FIRST_REMEMBERED = REMEMBERED_KEYS[0]
+BEFORE_REMEMBERED = QUESTION_KEYS[QUESTION_KEYS.index(FIRST_REMEMBERED) - 1]
+AFTER_REMEMBERED = QUESTION_KEYS[QUESTION_KEYS.index(REMEMBERED_KEYS[-1]) + 1]
+EDIT_WORDS = frozenset({"edit", "change", "n", "no"})
 
 
 def _build_transitions() -> list[dict[str, Any]]:
@@ -55,20 +87,29 @@ def _build_transitions() -> list[dict[str, Any]]:
     for here, following in zip(QUESTION_KEYS, [*QUESTION_KEYS[1:], State.SUMMARY], strict=True):
         # An edit from the summary goes straight back to it once nothing is missing.
         table.append({"trigger": "answered", "source": here, "dest": State.SUMMARY, "conditions": "finishing_edit"})
+        if here == BEFORE_REMEMBERED:
+            table.append({"trigger": "answered", "source": here, "dest": State.USE_REMEMBERED,
+                          "conditions": "offers_remembered"})
         table.append({"trigger": "answered", "source": here, "dest": following})
         table += _skips(BY_KEY[here], following)
+    asking = [*QUESTION_KEYS, State.USE_REMEMBERED, State.SUMMARY]
     table += [
         {"trigger": "screen_out", "source": sorted(SCREENING_KEYS), "dest": State.SCREENED_OUT},
-        {"trigger": "ask_restart", "source": [*QUESTION_KEYS, State.SUMMARY], "dest": State.CONFIRM_RESTART},
+        # Kept details: Y passes the questions they answer (see `kept`); EDIT asks them all again.
+        {"trigger": "use", "source": State.USE_REMEMBERED, "dest": FIRST_REMEMBERED},
+        {"trigger": "change", "source": State.USE_REMEMBERED, "dest": FIRST_REMEMBERED},
+        {"trigger": "ask_restart", "source": asking, "dest": State.CONFIRM_RESTART},
         {"trigger": "restart", "source": State.CONFIRM_RESTART, "dest": FIRST},
         {"trigger": "submit", "source": State.SUMMARY, "dest": State.DONE, "conditions": "complete"},
         # Answers given in one message (a form, a first message with details): the dialog starts over
         # from the first question and passes what it already has.
-        {"trigger": "fill_in", "source": [*QUESTION_KEYS, State.SUMMARY], "dest": FIRST},
+        {"trigger": "fill_in", "source": asking, "dest": FIRST},
+        {"trigger": "offer", "source": State.DONE, "dest": State.OFFER_REMEMBER},
+        {"trigger": "offer_answered", "source": State.OFFER_REMEMBER, "dest": State.DONE},
     ]
     table += [
         {"trigger": "carry_on", "source": State.CONFIRM_RESTART, "dest": here, "conditions": "where_they_were"}
-        for here in [*QUESTION_KEYS, State.SUMMARY]
+        for here in asking
     ]
     # Only the questions the summary shows have a number to edit them by.
     table += [
@@ -83,6 +124,13 @@ def _build_transitions() -> list[dict[str, Any]]:
             {"trigger": "back", "source": here, "dest": earlier, "conditions": "last_answered"}
             for earlier in _answered_before(here)
         ]
+    # Y or EDIT to kept details is an answer BACK returns to, from wherever it led.
+    table += [
+        {"trigger": "back", "source": here, "dest": State.USE_REMEMBERED, "conditions": "last_answered"}
+        for here in [*REMEMBERED_KEYS, AFTER_REMEMBERED]
+    ]
+    table.append({"trigger": "back", "source": State.USE_REMEMBERED, "dest": BEFORE_REMEMBERED,
+                  "conditions": "last_answered"})
     return table
 
 
@@ -97,6 +145,8 @@ def _skips(question: Question, following: str) -> list[dict[str, Any]]:
         rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "not_applicable"})
     if question.known is not None:
         rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "known_from_channel"})
+    if question.remember:
+        rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "kept"})
     rows.append({"trigger": "skip", "source": here, "dest": following, "conditions": "answered_in_edit"})
     return rows
 
@@ -123,6 +173,7 @@ COMMANDS: dict[str, str] = {
     "restart": "restart", "start again": "restart", "start over": "restart",
     "summary": "summary", "check": "summary",
     "form": "form",
+    "forget": "forget", "forget me": "forget",
     "/start": "resume",
 }
 
@@ -146,6 +197,7 @@ class _Turn:
         self.draft = draft
         self.ctx = ctx
         self.state = State.NEW
+        self.memory: Memory | None = None
 
     # Conditions named in the transition table; the machine passes each the event being tried.
     def complete(self, event: EventData | None = None) -> bool:
@@ -163,6 +215,19 @@ class _Turn:
     def known_from_channel(self, event: EventData) -> bool:
         """The channel already gives the answer (the referrer's number over SMS)."""
         return BY_KEY[self.state].known_answer(self.ctx) is not None
+
+    def offers_remembered(self, event: EventData) -> bool:
+        """The referrer has details kept from before: they are offered in place of the referrer's questions.
+
+        Not when those questions are answered already (a filled-in form gave them): what they sent stands.
+        """
+        given = all(key in self.draft.answers for key in REMEMBERED_KEYS)
+        return bool(self.ctx.remembered) and not self.draft.editing and not given
+
+    def kept(self, event: EventData) -> bool:
+        """The referrer said Y to their kept details, which answer this question."""
+        return (not self.draft.editing and self.state in self.draft.answers
+                and State.USE_REMEMBERED in self.draft.history)
 
     def answered_in_edit(self, event: EventData) -> bool:
         """An edit asks only what is missing: answered questions are passed."""
@@ -197,10 +262,20 @@ class _Turn:
         def edit(self, *, key: str) -> bool: ...
         def back(self) -> bool: ...
         def fill_in(self) -> bool: ...
+        def use(self) -> bool: ...
+        def change(self) -> bool: ...
+        def offer(self) -> bool: ...
+        def offer_answered(self) -> bool: ...
 
     # --- responding ---------------------------------------------------------------------
 
     def respond(self, text: str, danger: bool) -> tuple[list[Reply], Submitted | ScreenedOut | None]:
+        if command_of(text) == "forget":
+            return self._forget(), None
+        if self.state == State.OFFER_REMEMBER:
+            kept = self._offer_answered(text)
+            if kept is not None:
+                return kept, None
         if self.state in FINISHED:
             return self._first_message(text, danger)
         command = command_of(text)
@@ -220,6 +295,8 @@ class _Turn:
             return self._command(command), None
         if self.state == State.SUMMARY:
             return self._at_summary(text)
+        if self.state == State.USE_REMEMBERED:
+            return self._use_remembered(text), None
         return self._answer(text)
 
     def _first_message(self, text: str, danger: bool) -> tuple[list[Reply], ScreenedOut | None]:
@@ -317,6 +394,8 @@ class _Turn:
             return [Reply(messages.CONFIRM_RESTART, ("RESTART",))]
         if self.state == State.SUMMARY:
             return [Reply(render_summary(self.draft.answers, self.ctx), ("YES",), ReplyKind.SUMMARY)]
+        if self.state == State.USE_REMEMBERED:
+            return [Reply(messages.referring_as_text(self._remembered()), ("Y", "EDIT"))]
         question = BY_KEY[self.state]
         choices = question.choices or (("SKIP",) if question.optional else ())
         return [Reply(question.text, choices, share_phone=question.share_phone)]
@@ -375,8 +454,79 @@ class _Turn:
             confirmed = False
         if confirmed and self.submit():
             submitted = Submitted(self.ctx.reference, self._kept_answers())
-            return self._submitted(), submitted
+            to_keep = self._to_remember()
+            replies = self._submitted()
+            if to_keep and to_keep != self._remembered():
+                replies.append(Reply(messages.remember_offer_text(bool(self.ctx.sender_phone),
+                                                                  replacing=bool(self.ctx.remembered)), ("Y", "N")))
+                self.offer()
+                self.draft.answers = to_keep
+            return replies, submitted
         return [Reply(messages.SUMMARY_PROMPT, ("YES",))], None
+
+    # --- the referrer's details, kept for next time at their choice --------------------------
+
+    def _remembered(self) -> Answers:
+        """The kept details that stand for a question asked now (not the phone, when the channel gives it)."""
+        kept = self.ctx.remembered or {}
+        return {key: kept[key] for key in REMEMBERED_KEYS
+                if key in kept and BY_KEY[key].known_answer(self.ctx) is None}
+
+    def _to_remember(self) -> Answers:
+        """What the referrer could ask us to keep from this referral."""
+        return {key: self.draft.answers[key] for key in REMEMBERED_KEYS
+                if key in self.draft.answers and BY_KEY[key].known_answer(self.ctx) is None}
+
+    def _use_remembered(self, text: str) -> list[Reply]:
+        """Y: the kept details answer the referrer's questions; EDIT (or N): they are asked again."""
+        word = text.strip().strip(".!").lower()
+        try:
+            use = word not in EDIT_WORDS and parse_yes_no(word)
+        except Invalid:
+            self.draft.bad_tries += 1
+            return [Reply(messages.USE_REMEMBERED_REASK, ("Y", "EDIT"))]
+        self.draft.bad_tries = 0
+        self.draft.history.append(State.USE_REMEMBERED)
+        if use:
+            self.draft.answers.update(self._remembered())
+            self.memory = RememberedUsed()
+            self.use()
+        else:
+            for key in self._remembered():
+                self.draft.answers.pop(key, None)
+            self.change()
+        self._settle()
+        return self._prompt()
+
+    def _offer_answered(self, text: str) -> list[Reply] | None:
+        """Y keeps the details offered, N doesn't; anything else is not an answer to the offer (None)."""
+        try:
+            keep = parse_yes_no(text)
+        except Invalid:
+            return None
+        offered = dict(self.draft.answers)
+        self.draft.answers = {}
+        self.offer_answered()
+        if not keep:
+            return [Reply(messages.NOT_KEPT)]
+        self.memory = RememberReferrer(offered)
+        return [Reply(messages.kept_text(bool(self.ctx.sender_phone)))]
+
+    def _forget(self) -> list[Reply]:
+        """FORGET, at any point: the kept details go (the caller deletes them), and the conversation carries on."""
+        self.memory = ForgetReferrer()
+        said = [Reply(messages.FORGOTTEN if self.ctx.remembered else messages.NOTHING_KEPT)]
+        if self.state == State.OFFER_REMEMBER:
+            self.draft.answers = {}
+            self.offer_answered()
+        if self.state in FINISHED:
+            return said
+        if self.state == State.USE_REMEMBERED:
+            # Nothing is kept any more: the referrer's questions are asked.
+            self.draft.history.append(State.USE_REMEMBERED)
+            self.change()
+            self._settle()
+        return [*said, *self._prompt()]
 
     def _kept_answers(self) -> dict[str, Any]:
         return {q.key: self.draft.answers[q.key] for q in applicable(self.draft.answers, self.ctx)}
@@ -499,8 +649,9 @@ def step(draft: Draft, text: str, ctx: Context) -> Outcome:
     # A step never awaits, so reusing the thread's model cannot interleave two conversations.
     MACHINE.set_state(state if state in STATES else State.NEW, model=turn)
     danger = _suggests_danger(text)
+    turn.memory = None
     replies, event = turn.respond(text, danger)
     turn.draft.state = turn.state
     if danger and replies[0].kind is not ReplyKind.EMERGENCY:
         replies = [Reply(messages.EMERGENCY, (), ReplyKind.EMERGENCY), *replies]
-    return Outcome(replies=replies, draft=turn.draft, event=event, danger=danger)
+    return Outcome(replies=replies, draft=turn.draft, event=event, danger=danger, memory=turn.memory)

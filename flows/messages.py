@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # A leaf both paths import: the offer is said by the dialog and answered by the enquiry path.
 ENQUIRY_OFFER = "Young person or family? Send ME"
 
@@ -11,12 +13,19 @@ __all__ = [
     "EMERGENCY",
     "ENQUIRY_OFFER",
     "FIRST_QUESTION",
+    "FORGOTTEN",
+    "NOTHING_KEPT",
+    "NOT_KEPT",
     "NOT_SAVED",
     "RESTARTED",
     "SUMMARY_PROMPT",
+    "USE_REMEMBERED_REASK",
     "WELCOME",
     "help_text",
+    "kept_text",
     "pick_number_text",
+    "referring_as_text",
+    "remember_offer_text",
     "stuck_text",
     "submitted_text",
 ]
@@ -45,8 +54,8 @@ NOT_SAVED = "Sorry, something went wrong on our side and nothing was saved. Plea
 def help_text(unit_contact: str) -> str:
     """What to do, and how to reach a person."""
     return (
-        "FORM: all in one text. BACK: last question. SUMMARY. RESTART. "
-        f"{ENQUIRY_OFFER}. To talk to someone: {unit_contact}"
+        "FORM: all in one text. BACK, SUMMARY, RESTART. FORGET: drop kept details. "
+        f"{ENQUIRY_OFFER}. Talk to us: {unit_contact}"
     )
 
 
@@ -65,3 +74,40 @@ def submitted_text(reference: str, when: str) -> str:
 
 def pick_number_text(highest: int) -> str:
     return f"Please send a number from 1 to {highest} to change an answer, or YES to send it."
+
+
+# --- the referrer's own details, kept for their next referral at their choice -------------------------
+
+NOT_KEPT = "OK, not kept."
+FORGOTTEN = "Done: your details kept for next time are deleted. Referrals you sent are not affected."
+NOTHING_KEPT = "We keep no details of yours for next time, so there was nothing to delete."
+USE_REMEMBERED_REASK = "Please reply Y to use these details, or EDIT to change them."
+# Room the referrer's name and job take in "Referring as ...": the rest of the text is fixed.
+_REFERRING_AS_ROOM = 90
+
+
+def _from_here(by_phone: bool) -> str:
+    return "this number" if by_phone else "this account"
+
+
+def remember_offer_text(by_phone: bool, *, replacing: bool) -> str:
+    """Asked once after the receipt: keep their details for next time."""
+    if replacing:
+        return (f"Keep these new details of yours for your next referral from {_from_here(by_phone)}, in place "
+                "of the old? Y or N")
+    return (f"Keep your name, job, organisation and email for your next referral from {_from_here(by_phone)}? "
+            "Y or N")
+
+
+def kept_text(by_phone: bool) -> str:
+    return (f"Kept. Next time from {_from_here(by_phone)} you'll just confirm them. "
+            "Send FORGET at any time to delete them.")
+
+
+def referring_as_text(kept: dict[str, Any]) -> str:
+    """After screening, for a referrer whose details are kept: use them, or EDIT."""
+    job = kept.get("referrer_job") or {}
+    who = ", ".join(str(part) for part in (kept.get("referrer_name"), job.get("role"), job.get("org")) if part)
+    if len(who) > _REFERRING_AS_ROOM:
+        who = who[: _REFERRING_AS_ROOM - 2].rstrip() + ".."
+    return f"Good, they can be referred. Referring as {who}. Y to use, or EDIT"

@@ -7,7 +7,10 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Answers", "Context", "Draft", "Outcome", "Reply", "ReplyKind", "ScreenedOut", "Submitted"]
+__all__ = [
+    "Answers", "Context", "Draft", "ForgetReferrer", "Memory", "Outcome", "RememberReferrer", "RememberedUsed", "Reply",
+    "ReplyKind", "ScreenedOut", "Submitted",
+]
 
 Answers = dict[str, Any]
 """Answers by question key; values are JSON-ready (dates as ISO text)."""
@@ -44,6 +47,8 @@ class Context:
     reference: str = ""
     opening_hours: tuple[time, time] = (time(9), time(17))
     opening_days: frozenset[int] = frozenset(range(5))
+    remembered: Answers | None = None
+    """The referrer's own details they asked us to keep for referrals from this sender, if any."""
 
     @property
     def today(self) -> date:
@@ -107,6 +112,26 @@ class ScreenedOut:
 
 
 @dataclass(frozen=True)
+class RememberReferrer:
+    """The referrer said yes: keep these details of theirs (in place of any kept before) for their next referral."""
+
+    details: Answers
+
+
+@dataclass(frozen=True)
+class RememberedUsed:
+    """The referrer used their kept details: they are in use, so not yet due to be forgotten."""
+
+
+@dataclass(frozen=True)
+class ForgetReferrer:
+    """The referrer sent FORGET: delete whatever of theirs is kept."""
+
+
+Memory = RememberReferrer | RememberedUsed | ForgetReferrer
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one inbound message led to."""
 
@@ -114,3 +139,5 @@ class Outcome:
     draft: Draft
     event: Submitted | ScreenedOut | None = None
     danger: bool = False
+    memory: Memory | None = None
+    """What to do with the referrer's kept details; the caller does it (flows do no I/O)."""

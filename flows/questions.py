@@ -13,6 +13,27 @@ from datetime import date, tzinfo
 from typing import Any
 
 from flows.boroughs import OUTSIDE_LONDON, match_borough
+from flows.combined import (
+    CONTACT_WAYS,
+    OLD_KEYS,
+    from_old_keys,
+    parse_contact,
+    parse_gang_risks,
+    parse_job,
+    parse_name_known_as,
+    parse_numbers_then_note,
+    parse_urgency_notes,
+    show_contact,
+    show_gang_risks,
+    show_job,
+    show_numbers_note,
+    show_urgency_notes,
+    staff_contact,
+    staff_gang_risks,
+    staff_job,
+    staff_numbers_note,
+    staff_urgency_notes,
+)
 from flows.model import Answers, Context
 from flows.parsing import (
     Invalid,
@@ -20,11 +41,9 @@ from flows.parsing import (
     parse_choice,
     parse_date,
     parse_email,
-    parse_full_name,
     parse_name,
     parse_numbers,
     parse_short_text,
-    parse_uk_mobile,
     parse_uk_phone,
     parse_yes_no,
     parse_yes_no_unknown,
@@ -36,7 +55,6 @@ from flows.reading import (
     show_flags,
     show_language,
     show_name,
-    show_optional,
     show_phone,
     show_yes_no,
     staff_consent,
@@ -50,7 +68,8 @@ from flows.reading import (
 from flows.screening import Reason, age_reason
 
 __all__ = [
-    "BY_KEY", "QUESTIONS", "SCREENING_KEYS", "Question", "age_of", "applicable", "choose", "flags_for", "sections",
+    "BY_KEY", "CONTACT_WAYS", "QUESTIONS", "REMEMBERED_KEYS", "SCREENING_KEYS", "Question", "age_of", "applicable",
+    "choose", "current_answers", "flags_for", "sections",
 ]
 
 Condition = Callable[[Answers, Context], bool]
@@ -93,6 +112,8 @@ class Question:
     form_label: str = ""
     """Its line in the FORM template, fillable without the dialog: "DOB (dd/mm/yyyy)". The part before
     "(" is what a filled-in line is matched by; a question asked only sometimes says when ("if under 18")."""
+    remember: bool = False
+    """The referrer's own details, which they may ask us to keep for their next referral from the same sender."""
 
     def read(self, text: str, ctx: Context) -> Any:
         """The answer in `text`, or Invalid."""
@@ -127,24 +148,27 @@ def applicable(answers: Answers, ctx: Context) -> list[Question]:
 
 # Questions whose answer changed shape: each old key and the question that asks it now. Referrals
 # and drafts stored before the change are read through `current_answers`, so nothing they hold is lost.
-RENAMED_QUESTIONS = {"yp_first_name": "yp_name", "yp_last_name": "yp_name"}
+RENAMED_QUESTIONS = {"yp_first_name": "yp_name", "yp_last_name": "yp_name", **OLD_KEYS}
 
 
 OLD_NEEDS = {"EET": "education/training/work"}
 
 
 def current_answers(answers: Answers) -> Answers:
-    """The answers in the shape today's questions give them (the name was two answers; a need was a code)."""
+    """The answers in the shape today's questions give them (several answers became one; a need was a code)."""
     old_name = "yp_name" not in answers and "yp_first_name" in answers
+    old_keys = any(key in OLD_KEYS for key in answers)
     old_needs = any(need in OLD_NEEDS for need in answers.get("needs") or ())
-    if not (old_name or old_needs):
+    if not (old_name or old_keys or old_needs):
         return answers
     current = {key: value for key, value in answers.items() if key not in RENAMED_QUESTIONS}
     if old_name:
         first, last = answers.get("yp_first_name") or "", answers.get("yp_last_name") or ""
         current["yp_name"] = {"given": f"{first} {last}".strip(), "first": first, "last": last}
-    if old_needs:
-        current["needs"] = [OLD_NEEDS.get(need, need) for need in answers["needs"]]
+    if old_keys:
+        current.update(from_old_keys({**answers, **current}))
+    if any(need in OLD_NEEDS for need in current.get("needs") or ()):
+        current["needs"] = [OLD_NEEDS.get(need, need) for need in current["needs"]]
     return current
 
 
@@ -249,9 +273,15 @@ def _agencies(text: str) -> dict[str, bool | None]:
     return {name: (True if i + 1 in numbers else None if rest_unknown else False) for i, name in enumerate(AGENCIES)}
 
 
-def _safe_contact(text: str) -> dict[str, bool]:
-    numbers = parse_numbers(text, len(CONTACT_WAYS))
-    return {name: i + 1 in numbers for i, name in enumerate(CONTACT_WAYS)}
+def _numbers_note(names: Sequence[str], limit: int) -> Callable[[str], dict[str, Any]]:
+    def parse(text: str) -> dict[str, Any]:
+        return parse_numbers_then_note(text, names, limit)
+
+    return parse
+
+
+def _urgency_notes(text: str) -> dict[str, Any]:
+    return parse_urgency_notes(text, URGENCY)
 
 
 # --- screening rules --------------------------------------------------------------------
@@ -272,8 +302,10 @@ def _must_be(expected: bool, reason: Reason) -> Screen:
     return screen
 
 
-def _screen_risks(value: list[str], answers: Answers, ctx: Context) -> Reason | None:
-    return None if value else Reason.NO_SIGNIFICANT_RISK
+def _screen_gang_risks(value: dict[str, Any], answers: Answers, ctx: Context) -> Reason | None:
+    if not value["involved"]:
+        return Reason.NOT_GANG_INVOLVED
+    return None if value["risks"] else Reason.NO_SIGNIFICANT_RISK
 
 
 # --- what the referrer is reminded of, and the unit shown ------------------------------------
@@ -302,16 +334,12 @@ def _under_18(answers: Answers, ctx: Context) -> bool:
     return age is not None and age < 18
 
 
-def _has_mobile(answers: Answers, ctx: Context) -> bool:
-    return bool(answers.get("yp_mobile"))
-
-
-RISKS = ("harm from gangs", "risk to self", "risk to others")
 RISK_HISTORY = ("stabbed or shot", "on probation/court order")
 NEEDS = ("gang activity", "harm from gangs", "offending", "housing", "health", "family", "education/training/work")
 SPECIALIST = ("mental health", "employment", "young women's support")
+# Specialist support is numbered on from the seven areas: one list, one answer.
+ALL_NEEDS = (*NEEDS, *SPECIALIST)
 AGENCIES = ("social care", "youth justice/probation", "police", "housing", "mental health")
-CONTACT_WAYS = ("text", "call", "voicemail")
 GENDERS = ("female", "male", "non-binary")
 URGENCY = ("urgent", "soon", "routine")
 
@@ -322,10 +350,11 @@ REFERRER = "Referrer"
 YOUNG_PERSON = "Young person"
 CONSENT = "Consent"
 RISKS_AND_NEEDS = "Risks and needs"
-CONTACT = "Contact and urgency"
+CONTACT = "Urgency"
 
 QUESTIONS: tuple[Question, ...] = (
-    # Screening first: nothing identifying is asked until the young person is eligible.
+    # Screening first: nothing identifying is asked until the young person is eligible. Questions a
+    # referrer answers in one breath are one question: every text they send counts (DOMAIN.md).
     Question("dob", "What is the young person's date of birth? e.g. 14/02/2006",
              "Please send their date of birth day first, like 14/02/2006.", ELIGIBILITY, "Date of birth",
              parse_in_context=_dob, label="DOB", show=show_date, staff=staff_date, screen=_screen_age,
@@ -335,70 +364,60 @@ QUESTIONS: tuple[Question, ...] = (
              "I didn't recognise that borough. Please send its name, e.g. Lambeth, or OUTSIDE.",
              ELIGIBILITY, "London borough", parse=match_borough, label=" ", screen=_screen_borough,
              form_label="London borough (or OUTSIDE)"),
-    Question("gang_involved", "Are they involved in, or linked to, a gang? Reply Y or N", YN,
-             ELIGIBILITY, "Involved in gangs", parse=parse_yes_no,
-             screen=_must_be(True, Reason.NOT_GANG_INVOLVED), choices=YES_NO,
-             form_label="In or linked to a gang (Y/N)"),
-    Question("risks", "Which apply? 1 at risk of harm from gangs (incl. exploitation) 2 risk to "
-             "themselves 3 risk of harm to others. e.g. 1 3, or NONE",
-             "Please send the numbers that apply, e.g. 1 3, or NONE.", ELIGIBILITY, "Risks",
-             parse=_picked(RISKS), label="Risks", show=picked_of(RISKS), screen=_screen_risks,
-             form_label="Risks (1 harm from gangs 2 to self 3 to others)"),
-    Question("motivated", "Do they show some motivation to end their gang involvement? Y or N", YN,
-             ELIGIBILITY, "Motivated to leave", parse=parse_yes_no,
-             screen=_must_be(True, Reason.NOT_MOTIVATED), choices=YES_NO,
-             form_label="Motivated to leave (Y/N)"),
-    Question("willing", "Are they willing to work with a caseworker from our service? Y or N", YN,
-             ELIGIBILITY, "Willing to work with us", parse=parse_yes_no,
-             screen=_must_be(True, Reason.NOT_WILLING), choices=YES_NO,
-             form_label="Willing to work with us (Y/N)"),
-    Question("extensive_support", "Do they already get extensive support from their borough or "
-             "other statutory services? Y or N", YN, ELIGIBILITY, "Extensive existing support",
-             parse=parse_yes_no, screen=_must_be(False, Reason.EXTENSIVE_SUPPORT), choices=YES_NO,
-             form_label="Already extensive support (Y/N)"),
-    Question("services_local", "Is the help they need already available to them locally? Y or N", YN,
-             ELIGIBILITY, "Services available locally", parse=parse_yes_no,
-             screen=_must_be(False, Reason.SERVICES_LOCAL), choices=YES_NO,
-             form_label="Help available locally (Y/N)"),
-    # Eligible: now the referrer.
+    Question("gang_risks", "Are they in or linked to a gang? If so, which apply: 1 at risk of harm from "
+             "gangs (incl. exploitation) 2 risk to self 3 risk to others? e.g. Y 1 3, or N",
+             "Please send Y and the numbers that apply, e.g. Y 1 3, or N.", ELIGIBILITY,
+             "Involved in gangs, and risks", parse=parse_gang_risks, label="Risks", show=show_gang_risks,
+             staff=staff_gang_risks, screen=_screen_gang_risks,
+             form_label="In a gang (N, or Y + 1 harm from gangs 2 to self 3 to others)"),
+    Question("ready", "Do they show some motivation to end their gang involvement, and are they willing to "
+             "work with a caseworker from our service? Y or N", YN, ELIGIBILITY,
+             "Motivated to leave and willing to work with us", parse=parse_yes_no,
+             screen=_must_be(True, Reason.NOT_READY), choices=YES_NO,
+             form_label="Motivated and willing to work with us (Y/N)"),
+    Question("supported_elsewhere", "Do they already get extensive support from their borough or other "
+             "statutory services, or is the help they need available locally? Y or N", YN, ELIGIBILITY,
+             "Extensive existing support, or services available locally", parse=parse_yes_no,
+             screen=_must_be(False, Reason.SUPPORTED_ELSEWHERE), choices=YES_NO,
+             form_label="Extensive support, or help available locally (Y/N)"),
+    # Eligible: now the referrer. What they may ask us to remember for their next referral is marked.
     Question("referrer_name", "Good, they can be referred. Now about you. Your full name?",
              "Please send your name, e.g. Sam Jones.", REFERRER, "Name", parse=parse_name, label="By",
+             remember=True,
              form_label="Your name"),
-    Question("referrer_role", "Your job title?", "Please send your job title, e.g. Youth worker.",
-             REFERRER, "Job title", parse=_short(60), label=" ",
-             form_label="Your job title"),
-    Question("referrer_org", "Your organisation and team? e.g. Lambeth YOT",
-             "Please send your organisation, e.g. St Thomas' A&E youth team.", REFERRER,
-             "Organisation and team", parse=_short(80), label=" ",
-             form_label="Your org and team"),
+    Question("referrer_job", "Your job title and organisation? e.g. Youth worker, Lambeth YOT",
+             "Please send your job title, a comma, then your organisation, e.g. Youth worker, Lambeth YOT.",
+             REFERRER, "Job title and organisation", parse=parse_job, label=" ", show=show_job, staff=staff_job,
+             remember=True,
+             form_label="Your job title, organisation"),
     Question("referrer_phone", "Your phone number? e.g. 07700 900123",
              "Please send a UK phone number, e.g. 07700 900123.", REFERRER, "Phone", parse=parse_uk_phone,
              label=" ", show=show_phone, staff=staff_phone, known=_phone_from_channel, share_phone=True,
+             remember=True,
              form_label="Your phone"),
     Question("referrer_email", "Your work email?", "Please send an email address like name@example.org.",
-             REFERRER, "Email", parse=parse_email, label=" ",
+             REFERRER, "Email", parse=parse_email, label=" ", remember=True,
              form_label="Your work email"),
     Question("relationship", "Your relationship to the young person? e.g. their youth worker",
              "Please say how you know them, e.g. their probation officer.", REFERRER,
              "Relationship to the young person", parse=_short(60), label=" ",
              form_label="Relationship to them"),
     # The young person.
-    Question("yp_name", "Now the young person. Their first and last name? e.g. Jay Smith",
-             "Please send their first and last name, e.g. Jay Smith.", YOUNG_PERSON, "Name",
-             parse=parse_full_name, label="YP", show=show_name, staff=staff_name,
-             form_label="Their first and last name"),
-    Question("yp_known_as", "What do they like to be called, if different? Or SKIP",
-             "Please send the name they use, or SKIP.", YOUNG_PERSON, "Known as", parse=parse_name,
-             label="Known as", show=show_optional, optional=True,
-             form_label="Known as"),
+    Question("yp_name", "Now the young person. Their full name, and what they like to be called if "
+             "different? e.g. Jay Smith, or Jay Smith known as JJ",
+             "Please send their first and last name, e.g. Jay Smith, or Jay Smith known as JJ.", YOUNG_PERSON,
+             "Name", parse=parse_name_known_as, label="YP", show=show_name, staff=staff_name,
+             form_label="Their full name (+ known as, if different)"),
     Question("yp_gender", "Their gender? 1 female 2 male 3 non-binary, or in their own words",
              choose(GENDERS, own_words=", or their own words"), YOUNG_PERSON, "Gender", parse=_gender,
              label=" ", choices=GENDERS,
              form_label="Gender"),
-    Question("yp_mobile", "Their mobile number? e.g. 07700 900123, or SKIP if none",
-             "Please send a UK mobile number like 07700 900123, or SKIP.", YOUNG_PERSON, "Mobile",
-             parse=parse_uk_mobile, label="Mob", show=show_phone, staff=staff_phone, optional=True,
-             form_label="Their mobile"),
+    Question("yp_contact", "Their mobile, and is it safe to 1 text 2 call 3 leave voicemail? Add best times "
+             "if any. e.g. 07700 900123 1 2 after 4pm, or NONE if no mobile",
+             "Please send the mobile and what is safe, e.g. 07700 900123 1 2, or NONE if no mobile.",
+             YOUNG_PERSON, "Mobile, safe to contact by, best times", parse=parse_contact, label="Mob",
+             show=show_contact, staff=staff_contact, optional=True,
+             form_label="Their mobile (+ safe: 1 text 2 call 3 voicemail; best times; or NONE)"),
     Question("yp_language", "Their first language? Add 'interpreter' if they need one, e.g. Somali, "
              "interpreter", "Please name the language, e.g. English.", YOUNG_PERSON, "First language",
              parse=_language, label=" ", show=show_language, staff=staff_language,
@@ -414,45 +433,31 @@ QUESTIONS: tuple[Question, ...] = (
              flag=lambda value: _no_mash(value, MASH_FLAG),
              form_label="MASH referral made, if under 18 (Y/N/DK)"),
     # Risks, needs, agencies.
-    Question("risk_history", "Do these apply? 1 victim of a stabbing or shooting 2 on probation or "
-             "a court order. e.g. 1 2, or NONE", "Please send the numbers that apply, e.g. 1, or NONE.",
-             RISKS_AND_NEEDS, "History", parse=_picked(RISK_HISTORY), label="Past", show=picked_of(RISK_HISTORY),
-             form_label="Past (1 stabbed/shot 2 on probation/court order)"),
-    Question("risk_note", "A short note on the risks for the referral unit? No detail of "
-             "incidents. Or SKIP", "Please keep it under 200 characters, or SKIP.", RISKS_AND_NEEDS,
-             "Note on risks", parse=_short(200), label="Note", show=show_optional, optional=True,
-             form_label="Risk note, no incident detail"),
-    Question("needs", "Needs? 1 gang activity 2 harm from gangs 3 offending 4 housing 5 health "
-             "6 family 7 education/training/work. e.g. 1 4 7", "Please send the numbers of their needs, e.g. 1 4 7.",
-             RISKS_AND_NEEDS, "Needs", parse=_picked(NEEDS, none_ok=False), label="Needs", show=picked_of(NEEDS),
-             form_label="Needs (1 gang activity 2 harm from gangs 3 offending 4 housing 5 health 6 family 7 EET)"),
-    Question("specialist", "Specialist support? 1 mental health 2 employment 3 young women's "
-             "support. e.g. 1, or NONE", "Please send the numbers, e.g. 1 3, or NONE.", RISKS_AND_NEEDS,
-             "Specialist support", parse=_picked(SPECIALIST), label="Specialist", show=picked_of(SPECIALIST),
-             form_label="Specialist (1 mental health 2 employment 3 young women)"),
+    Question("history", "Do these apply? 1 victim of a stabbing or shooting 2 on probation or a court order. "
+             "Add a short note on risks if useful. e.g. 1 2, or NONE",
+             "Please send the numbers that apply and any short note, e.g. 1 threats since he left, or NONE.",
+             RISKS_AND_NEEDS, "History, and note on risks", parse=_numbers_note(RISK_HISTORY, 200), label="Past",
+             show=show_numbers_note, staff=staff_numbers_note,
+             form_label="Past (1 stabbed/shot 2 probation/court order; + short note)"),
+    Question("needs", "Needs: 1 gang activity 2 harm from gangs 3 offending 4 housing 5 health 6 family "
+             "7 education 8 mental health 9 employment 10 young women's support. e.g. 1 4",
+             "Please send the numbers of their needs, e.g. 1 4 8.", RISKS_AND_NEEDS, "Needs and specialist support",
+             parse=_picked(ALL_NEEDS, none_ok=False), label="Needs", show=picked_of(ALL_NEEDS),
+             form_label="Needs (1 gang activity 2 harm from gangs 3 offending 4 housing 5 healt"
+                        "h 6 family 7 EET 8 mental health 9 employment 10 young women)"),
     Question("agencies", "Who is involved? 1 social care 2 youth justice/probation 3 police "
              "4 housing 5 mental health. e.g. 1 3, NONE, or add DK",
              "Please send numbers, e.g. 1 3, or NONE. Add DK if you don't know the rest.", RISKS_AND_NEEDS,
              "Agencies involved", parse=_agencies, label="Involved", show=show_flags,
              form_label="Agencies involved (1 social care 2 YJ/probation 3 police 4 housing 5 mental health; DK)"),
-    # Contact and urgency.
-    Question("safe_contact", "Is it safe to 1 text 2 call 3 leave voicemail on their mobile? "
-             "Send what is safe, e.g. 1 2, or NONE", "Please send the numbers that are safe, e.g. 1 2, or NONE.",
-             CONTACT, "Safe to contact by", parse=_safe_contact, label="Safe to", show=show_flags,
-             ask_if=_has_mobile,
-             form_label="Safe to, if mobile given (1 text 2 call 3 voicemail)"),
-    Question("best_times", "Best times to contact them? e.g. weekday afternoons, or SKIP",
-             "Please keep it short, e.g. after 4pm, or SKIP.", CONTACT, "Best times", parse=_short(80),
-             label="Times", show=show_optional, optional=True,
-             form_label="Best times"),
-    Question("urgency", "How urgent is it? 1 urgent (risk this week) 2 soon 3 routine", choose(URGENCY),
-             CONTACT, "Urgency", parse=_one_of(URGENCY), label="Urgency", choices=URGENCY,
-             form_label="Urgency (1 urgent 2 soon 3 routine)"),
-    Question("notes", "Anything else the referral unit should know? Short please, or SKIP",
-             "Please keep it under 300 characters, or SKIP.", CONTACT, "Anything else", parse=_short(300),
-             label="Notes", show=show_optional, optional=True,
-             form_label="Anything else"),
+    # Urgency, and anything else.
+    Question("urgency_notes", "How urgent? 1 urgent (risk this week) 2 soon 3 routine. Add anything else the "
+             "unit should know, short, e.g. 2 prefers a female worker", choose(URGENCY), CONTACT,
+             "Urgency, and anything else", parse=_urgency_notes, label="Urgency", show=show_urgency_notes,
+             staff=staff_urgency_notes, choices=URGENCY,
+             form_label="Urgency (1 urgent 2 soon 3 routine; + anything else)"),
 )
 
 BY_KEY: dict[str, Question] = {q.key: q for q in QUESTIONS}
 SCREENING_KEYS: frozenset[str] = frozenset(q.key for q in QUESTIONS if q.screen is not None)
+REMEMBERED_KEYS: tuple[str, ...] = tuple(q.key for q in QUESTIONS if q.remember)

@@ -74,9 +74,10 @@ def show_optional(value: str | None) -> str:
     return value if value else "-"
 
 
-def show_name(value: dict[str, str]) -> str:
-    """The name as the referrer gave it."""
-    return value["given"]
+def show_name(value: dict[str, str | None]) -> str:
+    """The name as the referrer gave it, and what they are called if it was given."""
+    known = value.get("known_as")
+    return f"{value['given']} ({known})" if known else str(value["given"])
 
 
 def show_phone(value: str | None) -> str:
@@ -127,9 +128,10 @@ def staff_language(value: dict[str, Any], tz: tzinfo) -> str:
     return str(value["language"]) + (", needs an interpreter" if value["interpreter"] else "")
 
 
-def staff_name(value: dict[str, str], tz: tzinfo) -> str:
-    """As given, then split as the unit files it."""
-    return f"{value['given']} (first name: {value['first']}; last name: {value['last']})"
+def staff_name(value: dict[str, str | None], tz: tzinfo) -> str:
+    """As given, then split as the unit files it, and what they like to be called."""
+    known = f"; known as: {value['known_as']}" if value.get("known_as") else ""
+    return f"{value['given']} (first name: {value['first']}; last name: {value['last']}{known})"
 
 
 def staff_phone(value: str | None, tz: tzinfo) -> str:

@@ -17,6 +17,9 @@ class Reason(StrEnum):
     NOT_WILLING = "not_willing"
     EXTENSIVE_SUPPORT = "extensive_support"
     SERVICES_LOCAL = "services_local"
+    # Asked as one question each since 2026-12: the two reasons above them stay for the counts kept before.
+    NOT_READY = "not_ready"
+    SUPPORTED_ELSEWHERE = "supported_elsewhere"
 
 
 def age_reason(age: int, min_age: int, max_age: int) -> Reason | None:
@@ -50,6 +53,10 @@ def explanation(reason: Reason, min_age: int, max_age: int) -> str:
         "this one. Their current workers are best placed to help.",
         Reason.SERVICES_LOCAL: "Thanks. As the help they need is available locally, we can't "
         "take this one. Please use those local services.",
+        Reason.NOT_READY: "Sorry, we can't take this one yet: they need some motivation to leave, and to "
+        "be willing to work with us. Please refer again when they are ready.",
+        Reason.SUPPORTED_ELSEWHERE: "Thanks. As they already get extensive support, or the help they need "
+        "is available locally, we can't take this one. Please use those services.",
     }
     return texts[reason]
 

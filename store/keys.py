@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.combined import mobile_of
 from store import crypto
 from store.contacts import address_hash
 from store.conversations import sender_hash
@@ -57,7 +58,7 @@ def _origin(row: Mapping[str, Any]) -> Any:
 
 
 def _young_person(row: Mapping[str, Any]) -> str | None:
-    mobile = row["details"].get("yp_mobile")
+    mobile = mobile_of(row["details"])
     return young_person_hash(mobile) if mobile else None
 
 
@@ -65,6 +66,9 @@ def _young_person(row: Mapping[str, Any]) -> str | None:
 BLIND_INDEXES: dict[str, tuple[BlindIndex, ...]] = {
     "conversations": (BlindIndex("sender_hash", lambda row: sender_hash(row["channel"], row["sender"]), ("channel",)),),
     "contacts": (BlindIndex("address_hash", lambda row: address_hash(row["channel"], row["address"]), ("channel",)),),
+    "remembered_referrers": (
+        BlindIndex("sender_hash", lambda row: sender_hash(row["channel"], row["sender"]), ("channel",)),
+    ),
     "referrals": (
         BlindIndex("origin_hash", _origin, ("channel",)),
         BlindIndex("referrer_hash", lambda row: referrer_hash(row["details"].get("referrer_phone") or "")),

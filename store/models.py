@@ -37,6 +37,7 @@ __all__ = [
     "Referral",
     "ReferralEvent",
     "ReferralStatus",
+    "RememberedReferrer",
     "SafeguardingAlert",
     "ScreenOut",
     "SecondFactor",
@@ -331,6 +332,25 @@ class Contact(RowSealed, Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RememberedReferrer(RowSealed, Base):
+    """A referrer's own details, kept at their choice for their next referral from the same sender.
+
+    Found by the sender's keyed hash, as conversations are; the sender is kept (encrypted) so that
+    `rotate-key` can compute the hash again. Deleted by FORGET, or when unused for the retention period.
+    """
+
+    __tablename__ = "remembered_referrers"
+    __table_args__ = (UniqueConstraint("channel", "sender_hash", name="uq_remembered_referrers_sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 16))
+    sender_hash: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(EncryptedText("remembered_referrers.sender"))
+    details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("remembered_referrers.details"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class ContactEvent(Base):

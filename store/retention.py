@@ -12,6 +12,7 @@
 | finished outbound messages     | `closed_days` after their last change      |
 | contacts (address, opt-outs)   | until no message, conversation, referral   |
 |                                | or staff account needs the address         |
+| a referrer's kept details      | `remembered_days` since they were last used |
 | screen-outs                    | always (reason and day only, no one named) |
 | audit log                      | always (the database refuses deletes)      |
 """
@@ -36,6 +37,7 @@ from store.db import rows_affected
 from store.models import Contact, Conversation, Enquiry, OutboundMessage, Referral, SafeguardingAlert, User
 from store.purge import purge_drafts
 from store.referrals import young_person_hashes
+from store.remembered import forget_unused_referrers
 
 __all__ = ["ACTOR", "FINISHED_OUTBOUND", "RetentionCounts", "purge_expired", "purge_handled_enquiries"]
 
@@ -57,11 +59,12 @@ class RetentionCounts:
     alerts: int = 0
     contacts: int = 0
     enquiries: int = 0
+    referrers: int = 0
 
     @property
     def total(self) -> int:
         return (self.conversations + self.messages + self.declined + self.closed + self.outbound + self.alerts
-                + self.contacts + self.enquiries)
+                + self.contacts + self.enquiries + self.referrers)
 
 
 def _older(column: InstrumentedAttribute[datetime | None], fallback: InstrumentedAttribute[datetime],
@@ -71,7 +74,7 @@ def _older(column: InstrumentedAttribute[datetime | None], fallback: Instrumente
 
 
 async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int, declined_days: int,
-                        closed_days: int, enquiry_days: int = 90) -> RetentionCounts:
+                        closed_days: int, enquiry_days: int = 90, remembered_days: int = 365) -> RetentionCounts:
     """Delete every record past its retention period; each deleted referral leaves one audit line."""
     drafts = await purge_drafts(db, now, draft_ttl_hours)
     expired = (
@@ -103,10 +106,11 @@ async def purge_expired(db: AsyncSession, now: datetime, *, draft_ttl_hours: int
         .execution_options(synchronize_session=False))
     contacts = await purge_unneeded_contacts(db, now - timedelta(hours=draft_ttl_hours))
     enquiries = await purge_handled_enquiries(db, now, enquiry_days)
+    referrers = await forget_unused_referrers(db, now - timedelta(days=remembered_days))
     return RetentionCounts(conversations=drafts.conversations, messages=drafts.messages,
                            declined=deleted[Status.DECLINED.value], closed=deleted[Status.CLOSED.value],
                            outbound=rows_affected(outbound), alerts=drafts.alerts, contacts=contacts,
-                           enquiries=enquiries)
+                           enquiries=enquiries, referrers=referrers)
 
 
 async def purge_handled_enquiries(db: AsyncSession, now: datetime, days: int) -> int:

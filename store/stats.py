@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.channels import Channel
 from flows.process import DECISION_DAYS, Status
+from flows.questions import current_answers
 from flows.statuses import AppointmentStatus, OutboundStatus
 from store.models import Appointment, OutboundMessage, Referral, ScreenOut
 from store.queue import real_referrals
@@ -231,8 +232,8 @@ async def referral_sources(db: AsyncSession, now: datetime, tz: tzinfo, weeks: i
                                     real_referrals()))
     counts: Counter[str] = Counter()
     for (details,) in found:
-        details = details or {}
-        counts[SOURCE_NAMES[classify_source(details.get("referrer_org"), details.get("referrer_role"))]] += 1
+        job = current_answers(details or {}).get("referrer_job") or {}
+        counts[SOURCE_NAMES[classify_source(job.get("org"), job.get("role"))]] += 1
     return _ranked(counts)
 
 

@@ -37,34 +37,24 @@ PERSONAL = {
 REFERRAL_ANSWERS: dict[str, str] = {
     "dob": PERSONAL["dob"],
     "borough": "lambeth",
-    "gang_involved": "y",
-    "risks": "1 3",
-    "motivated": "yes",
-    "willing": "y",
-    "extensive_support": "n",
-    "services_local": "no",
+    "gang_risks": "y 1 3",
+    "ready": "yes",
+    "supported_elsewhere": "n",
     "referrer_name": PERSONAL["referrer_name"],
-    "referrer_role": "Youth worker",
-    "referrer_org": "Lambeth YOT",
+    "referrer_job": "Youth worker, Lambeth YOT",
     "referrer_phone": PERSONAL["referrer_phone"],
     "referrer_email": PERSONAL["referrer_email"],
     "relationship": "their youth worker",
     "yp_name": f"{PERSONAL['yp_first_name']} {PERSONAL['yp_last_name']}",
-    "yp_known_as": "skip",
     "yp_gender": "2",
-    "yp_mobile": PERSONAL["yp_mobile"],
+    "yp_contact": f"{PERSONAL['yp_mobile']} 1 2 after 4pm",
     "yp_language": "English",
     "consent": "y",
     "mash": "y",
-    "risk_history": "1",
-    "risk_note": "skip",
-    "needs": "1 4 7",
-    "specialist": "1",
+    "history": "1",
+    "needs": "1 4 7 8",
     "agencies": "1 3",
-    "safe_contact": "1 2",
-    "best_times": "after 4pm",
-    "urgency": "2",
-    "notes": "skip",
+    "urgency_notes": "2",
 }
 
 
@@ -81,13 +71,17 @@ def answering(answers: dict[str, str], ctx: Any = None, *, until: str = "done") 
     context = ctx or Context(now=datetime.now(LONDON))
     texts: list[str] = []
     draft = Draft()
-    while draft.state != until:
+    # Sent, the referral may end at the offer to keep the referrer's details (answering it is optional).
+    ends = {until, State.OFFER_REMEMBER} if until == State.DONE else {until}
+    while draft.state not in ends:
         if draft.state == State.SUMMARY:
             text = "YES"
         elif draft.state in (State.NEW, State.DONE, State.SCREENED_OUT):
             if texts:
                 raise LookupError(f"the referral ended at {draft.state} before reaching {until}")
             text = "hi"
+        elif draft.state == State.USE_REMEMBERED and draft.state not in answers:
+            text = "Y"
         elif draft.state in answers:
             text = answers[draft.state]
         elif BY_KEY[draft.state].optional:

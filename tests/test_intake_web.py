@@ -40,7 +40,7 @@ async def test_whole_referral_ends_queued_and_listed_by_the_cli(
     assert details["yp_name"]["first"] == PERSONAL["yp_first_name"]
     assert details["yp_name"]["last"] == PERSONAL["yp_last_name"]
     assert details["referrer_phone"] == "+447700900123"
-    assert details["needs"] == ["gang activity", "housing", "education/training/work"]
+    assert details["needs"] == ["gang activity", "housing", "education/training/work", "mental health"]
 
 
 async def test_the_same_message_id_twice_gives_identical_replies_and_changes_nothing(
@@ -121,14 +121,14 @@ async def test_danger_mid_referral_flags_the_referral_and_records_an_alert(
     texts = [*WHOLE_REFERRAL[:4], "they've got a knife and are outside now", *WHOLE_REFERRAL[4:]]
     replies = await chat(client, "danger", texts)
     assert "999" in replies[4][0]
-    assert replies[4][1].startswith("Which apply?")  # the question stands
+    assert replies[4][1].startswith("Do they show some motivation")  # the question stands
     assert "queued" in replies[-1][0]
     async with sessions() as db:
         referral = (await db.execute(select(Referral))).scalar_one()
         alerts = (await db.execute(select(SafeguardingAlert))).scalars().all()
         conversation = (await db.execute(select(Conversation))).scalar_one()
     assert referral.safeguarding_flag is True
-    assert [(a.state, a.channel) for a in alerts] == [("risks", "simulator")]
+    assert [(a.state, a.channel) for a in alerts] == [("ready", "simulator")]
     assert conversation.flagged is False  # the next referral from this sender starts unflagged
 
 

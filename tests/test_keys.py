@@ -24,6 +24,7 @@ from bot.actions import Actor, act
 from bot.sessions import add_session, send_first_contact
 from bot.settings import Settings, SettingsError, decode_data_key, load_settings
 from bot.web import create_app
+from flows.channels import Channel
 from flows.notices import status_unknown_text
 from flows.process import Action, Role
 from store import crypto
@@ -31,6 +32,7 @@ from store.db import make_engine, make_sessionmaker
 from store.keys import TABLES, RotationStep, rotate_step, values_by_key
 from store.models import Contact, Conversation, Place, Referral
 from store.referrals import get_referral
+from store.remembered import recall_referrer
 
 OLD_KEY = TEST_KEY
 NEW_KEY = base64.urlsafe_b64encode(bytes(range(100, 132))).decode()
@@ -59,6 +61,8 @@ async def allocated_referral(live: LiveApp, twilio: FakeTwilio) -> str:
     for n, body in enumerate(t for t in WHOLE_REFERRAL if t != "07700 900123"):
         replies = await sms(live, twilio, body, f"SMref{n:029d}", REFERRER)
     reference = replies[0].split("Referral ", 1)[1].split(" ", 1)[0]
+    # The referrer keeps their details for next time (remembered_referrers).
+    assert (await sms(live, twilio, "Y", "SMkeep0000000000000000000000000000", REFERRER))[0].startswith("Kept.")
     await make_user(live.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
     settings = live.settings
     async with live.sessions() as db, db.begin():
@@ -96,7 +100,10 @@ class Lookups:
             senders = await db.scalar(select(func.count()).select_from(Conversation)
                                       .where(Conversation.channel == "sms"))
             contacts = await db.scalar(select(func.count()).select_from(Contact).where(Contact.channel == "sms"))
+            # The referrer's kept details (remembered_referrers.sender_hash), read under whichever key.
+            kept = await recall_referrer(db, Channel.SMS, REFERRER)
         assert (senders, contacts) == (3, 3)
+        assert kept is not None and kept["referrer_name"] == "Samira Okonkwo-Bright"
 
 
 async def rotate_all(sessions: async_sessionmaker[AsyncSession], batch_size: int = 200) -> list[RotationStep]:

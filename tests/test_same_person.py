@@ -34,7 +34,7 @@ REFERENCE = re.compile(r"LGX-[0-9A-Z]{5}")
 def referral_of(first: str = PERSONAL["yp_first_name"], last: str = PERSONAL["yp_last_name"],
                 dob: str = PERSONAL["dob"], mobile: str = PERSONAL["yp_mobile"]) -> list[str]:
     """The whole referral of support.REFERRAL_ANSWERS, for a young person with these details."""
-    return answering({**REFERRAL_ANSWERS, "yp_name": f"{first} {last}", "dob": dob, "yp_mobile": mobile})
+    return answering({**REFERRAL_ANSWERS, "yp_name": f"{first} {last}", "dob": dob, "yp_contact": f"{mobile} 1 2"})
 
 
 async def refer(client: httpx.AsyncClient, session: str, texts: list[str]) -> tuple[str, list[list[str]]]:

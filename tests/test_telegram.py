@@ -14,6 +14,7 @@ from fakes.twilio_api import FakeTwilio
 from sqlalchemy import func, select, update
 from support import WHOLE_REFERRAL
 
+from flows.messages import remember_offer_text
 from store.models import Contact, InboundMessage, OutboundMessage, Referral
 from store.outbox import enqueue
 
@@ -37,7 +38,8 @@ async def test_start_up_registers_the_webhook_with_its_secret_and_the_commands(
     assert webhook["url"] == PUBLIC_BASE_URL + "/telegram/webhook"
     assert webhook["secret_token"] == TELEGRAM_SECRET
     commands = await eventually(lambda: fake_telegram.commands)
-    assert {c["command"] for c in commands} == {"start", "help", "back", "summary", "form", "restart", "me"}
+    assert {c["command"] for c in commands} == {"start", "help", "back", "summary", "form", "restart", "me",
+                                                "forget"}
 
 
 async def test_a_whole_referral_over_telegram_ends_queued(live: LiveApp, fake_telegram: FakeTelegram) -> None:
@@ -53,7 +55,8 @@ async def test_a_whole_referral_over_telegram_ends_queued(live: LiveApp, fake_te
         assert await post_update(live, text_update(update_id, CHAT, text)) == 200
     sent = texts_sent(fake_telegram)
     assert sent[0].startswith("Referral line")
-    assert sent[-1].startswith("Thank you. Referral ")
+    assert sent[-2].startswith("Thank you. Referral ")
+    assert sent[-1] == remember_offer_text(False, replacing=False)  # "from this account"
     async with live.sessions() as db:
         referral = (await db.execute(select(Referral))).scalar_one()
     assert referral.status == "queued" and referral.channel == "telegram"
@@ -63,10 +66,10 @@ async def test_a_whole_referral_over_telegram_ends_queued(live: LiveApp, fake_te
 async def test_yes_no_questions_get_buttons_and_free_text_questions_remove_them(
     live: LiveApp, fake_telegram: FakeTelegram
 ) -> None:
-    for n, text in enumerate(["/start", "14/02/2006", "Lambeth"], start=1):
+    for n, text in enumerate(["/start", "14/02/2006", "Lambeth", "Y 1 3"], start=1):
         await post_update(live, text_update(n, CHAT, text))
-    gang_question = fake_telegram.sent[-1]
-    assert [b["text"] for b in gang_question["reply_markup"]["keyboard"][0]] == ["Y", "N"]
+    ready_question = fake_telegram.sent[-1]
+    assert [b["text"] for b in ready_question["reply_markup"]["keyboard"][0]] == ["Y", "N"]
     assert fake_telegram.sent[1]["reply_markup"] == {"remove_keyboard": True}
 
 

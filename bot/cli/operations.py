@@ -118,9 +118,10 @@ def purge() -> None:
     counts = run_db(settings, lambda db: purge_expired(
         db, datetime.now(UTC), draft_ttl_hours=settings.draft_ttl_hours,
         declined_days=settings.declined_retention_days, closed_days=settings.closed_retention_days,
-        enquiry_days=settings.enquiry_retention_days))
+        enquiry_days=settings.enquiry_retention_days, remembered_days=settings.remember_referrer_days))
     typer.echo(f"Purged {counts.conversations} draft conversations and {counts.messages} message records.")
     typer.echo(f"Purged {counts.declined} declined and {counts.closed} closed referrals past their retention, "
                f"and {counts.outbound} old outbound message records.")
     typer.echo(f"Purged {counts.contacts} contacts no conversation, referral or message needs any more.")
     typer.echo(f"Purged {counts.enquiries} enquiries replied to or closed past their retention.")
+    typer.echo(f"Purged {counts.referrers} referrers' kept details unused for {settings.remember_referrer_days} days.")

@@ -13,6 +13,7 @@ from bot.actions import act
 from bot.cli.common import BY_OPTION, JSON_OPTION, actor_for, fail, keyed_settings, run_db
 from bot.settings import Settings
 from flows.process import Action, Refused, Status
+from flows.questions import current_answers
 from flows.same_person import Decision
 from store.audit import audit
 from store.models import Referral
@@ -102,7 +103,8 @@ def referrals_show(
              # Other referrals possibly of the same young person, not yet decided; and those the unit said are.
              "possible_duplicates": [m.reference for m in alike if m.decision is None],
              "same_young_person": [m.reference for m in alike if m.decision is Decision.SAME],
-             "details": referral.details}
+             # In today's shapes, whenever the referral was made (several answers became one).
+             "details": current_answers(referral.details)}
     if as_json:
         typer.echo(json.dumps(whole, indent=2, ensure_ascii=False))
         return

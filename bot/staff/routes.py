@@ -29,6 +29,7 @@ from bot.staff.queue_params import (
 from bot.staff.security import LOGIN_COOKIE, SESSION_COOKIE, new_token, same_token
 from flows.boroughs import BOROUGHS
 from flows.channels import REPLYABLE_CHANNELS
+from flows.combined import organisation_of
 from flows.process import DECISION_DAYS, Action, Refused, Role, Status, decide
 from flows.reminders import when_words
 from store.appointments import next_sessions, unread_counts
@@ -56,7 +57,7 @@ QUEUE_BOROUGHS = sorted(BOROUGHS)
 ACTION_NAMES = {Action.CLAIM: "Claim", Action.RELEASE: "Release", Action.REQUEST_INFO: "Ask for more information",
                 Action.ACCEPT: "Accept", Action.DECLINE: "Decline", Action.ALLOCATE: "Allocate", Action.CLOSE: "Close",
                 Action.TAKE_OVER: "Take over"}
-templates.env.globals.update(Status=Status, action_names=ACTION_NAMES, is_test=is_test)
+templates.env.globals.update(Status=Status, action_names=ACTION_NAMES, is_test=is_test, organisation_of=organisation_of)
 def _secure(runtime: Runtime) -> bool:
     return runtime.settings.public_base_url.startswith("https://")
 

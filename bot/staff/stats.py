@@ -41,6 +41,8 @@ REASON_NAMES: dict[str, str] = {
     Reason.NOT_WILLING: "Not willing to work with us",
     Reason.EXTENSIVE_SUPPORT: "Already has extensive support",
     Reason.SERVICES_LOCAL: "Services available locally",
+    Reason.NOT_READY: "Not yet motivated, or not willing",
+    Reason.SUPPORTED_ELSEWHERE: "Extensive support, or services local",
 }
 
 WIDTH = 720

@@ -81,13 +81,18 @@ def test_the_drawing_shows_every_move_of_the_running_machine_and_no_other(name: 
 def test_back_edits_skips_and_carrying_on_are_drawn_as_transitions() -> None:
     drawn = _drawn_moves(DRAWINGS["dialog.mmd"]())
     assert ("back", "borough", "dob", ("last_answered",)) in drawn
-    assert ("back", "summary", "notes", ("last_answered",)) in drawn
+    assert ("back", "summary", "urgency_notes", ("last_answered",)) in drawn
     # BACK after a question that was skipped returns past it.
-    assert ("back", "risk_history", "consent", ("last_answered",)) in drawn
-    assert ("back", "yp_mobile", "summary", ("editing",)) in drawn
+    assert ("back", "history", "consent", ("last_answered",)) in drawn
+    assert ("back", "yp_contact", "summary", ("editing",)) in drawn
     assert ("edit", "summary", "yp_name", ("picked",)) in drawn
-    assert ("skip", "mash", "risk_history", ("not_applicable",)) in drawn
+    assert ("skip", "mash", "history", ("not_applicable",)) in drawn
     assert ("skip", "referrer_phone", "referrer_email", ("known_from_channel",)) in drawn
     assert ("carry_on", "confirm_restart", "summary", ("where_they_were",)) in drawn
+    # Kept details stand in for the referrer's questions, and BACK returns to them.
+    assert ("answered", "supported_elsewhere", "use_remembered", ("offers_remembered",)) in drawn
+    assert ("skip", "referrer_email", "relationship", ("kept",)) in drawn
+    assert ("back", "relationship", "use_remembered", ("last_answered",)) in drawn
+    assert ("offer", "done", "offer_remember", ()) in drawn
     # Only questions the summary numbers can be edited.
-    assert not any(move[0] == "edit" and move[2] == "gang_involved" for move in drawn)
+    assert not any(move[0] == "edit" and move[2] == "ready" for move in drawn)

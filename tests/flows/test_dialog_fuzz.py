@@ -19,15 +19,19 @@ from flows.summary import MAX_SUMMARY_SEGMENTS, summary_items
 from flows.text import segment_count
 
 SMS = replace(CTX, sender_phone="+447700900999")
+REMEMBERING = replace(SMS, remembered={"referrer_name": "Sam Okafor", "referrer_email": "sam@example.org",
+                                       "referrer_job": {"role": "Youth worker", "org": "Redthread"}})
 
 
 def _draft_for(state: str) -> Draft:
     if state == State.CONFIRM_RESTART:
-        return step(draft_at("notes"), "restart", CTX).draft
+        return step(draft_at("urgency_notes"), "restart", CTX).draft
     if state in (State.NEW, State.DONE, State.SCREENED_OUT):
         return Draft(state=state)
     if state == "mash":
         return _under_18_at_mash()
+    if state == State.USE_REMEMBERED:
+        return draft_at(state, REMEMBERING)
     return draft_at(state)
 
 
@@ -87,7 +91,8 @@ def test_any_sequence_of_messages_never_raises(texts: list[str]) -> None:
 def _answers_in_the_whole_referral() -> dict[str, str]:
     from support import REFERRAL_ANSWERS
 
-    return {"new": "hi", **REFERRAL_ANSWERS, State.SUMMARY: "YES"}
+    return {"new": "hi", **REFERRAL_ANSWERS, State.SUMMARY: "YES", State.USE_REMEMBERED: "Y",
+            State.OFFER_REMEMBER: "Y"}
 
 
 ANSWERS = _answers_in_the_whole_referral()
@@ -110,13 +115,15 @@ MOVES: dict[str, Callable[[str], str]] = {
     "restart": lambda state: "restart",
     "carry on": lambda state: "no",
     "under 18": lambda state: "01/01/2010" if state == "dob" else ANSWERS.get(state, "hi"),
-    "no mobile": lambda state: "skip" if state == "yp_mobile" else ANSWERS.get(state, "hi"),
     "form": lambda state: FORM_TEXT,
+    "no mobile": lambda state: "skip" if state == "yp_contact" else ANSWERS.get(state, "hi"),
+    "edit kept details": lambda state: "edit" if state == State.USE_REMEMBERED else ANSWERS.get(state, "hi"),
+    "forget": lambda state: "forget",
 }
 
 
 @settings(max_examples=200, deadline=None)
-@given(start=st.sampled_from(sorted(DRAFTS)), ctx=st.sampled_from([CTX, SMS]), moves=st.lists(
+@given(start=st.sampled_from(sorted(DRAFTS)), ctx=st.sampled_from([CTX, SMS, REMEMBERING]), moves=st.lists(
     st.one_of(st.sampled_from(["answer"] * 4 + sorted(MOVES)), st.integers(min_value=1, max_value=len(QUESTIONS))),
     max_size=60))
 def test_back_edits_and_carrying_on_always_find_their_transition(

@@ -20,6 +20,7 @@ from dialog_support import (
 from flows import messages
 from flows.dialog import State, step
 from flows.model import Draft, ReplyKind, ScreenedOut, Submitted
+from flows.questions import BY_KEY
 from flows.screening import Reason, explanation
 from flows.summary import summary_items
 
@@ -32,19 +33,26 @@ def test_an_eligible_referral_is_submitted_with_every_answer_and_a_receipt() -> 
     answers = final.event.answers
     assert answers["dob"] == "2006-02-14"
     assert answers["borough"] == "Lambeth"
-    assert answers["risks"] == ["harm from gangs", "risk to others"]
+    assert answers["gang_risks"] == {"involved": True, "risks": ["harm from gangs", "risk to others"]}
+    assert answers["ready"] is True and answers["supported_elsewhere"] is False
+    assert answers["referrer_job"] == {"role": "Youth worker", "org": "Lambeth YOT"}
     assert answers["referrer_phone"] == "+447700900123"
-    assert answers["yp_known_as"] is None
+    assert answers["yp_name"]["known_as"] is None
     assert answers["yp_gender"] == "male"
     assert answers["consent"]["agreed"] is True and answers["consent"]["at"].startswith("2026-11-25")
     assert answers["agencies"] == {"social care": True, "youth justice/probation": False, "police": True,
                                    "housing": False, "mental health": False}
-    assert answers["safe_contact"] == {"text": True, "call": True, "voicemail": False}
-    assert answers["urgency"] == "soon"
+    assert answers["yp_contact"] == {"mobile": "+447700900456", "safe": {"text": True, "call": True,
+                                                                         "voicemail": False}, "times": "after 4pm"}
+    assert answers["needs"] == ["gang activity", "housing", "education/training/work", "mental health"]
+    assert answers["history"] == {"items": ["stabbed or shot"], "note": None}
+    assert answers["urgency_notes"] == {"level": "soon", "notes": None}
     assert "mash" not in answers  # 20 years old: the MASH question does not apply
     assert final.replies[0].text.startswith("Thank you. Referral LGX-7K3Q9 is received and queued.")
     assert "today" in final.replies[0].text
-    assert final.draft.state == State.DONE and final.draft.answers == {}
+    # The referrer is then offered to keep their own details; nothing of the referral stays in the draft.
+    assert final.draft.state == State.OFFER_REMEMBER
+    assert set(final.draft.answers) == {"referrer_name", "referrer_job", "referrer_phone", "referrer_email"}
 
 
 def test_the_first_message_warns_it_is_not_an_emergency_service() -> None:
@@ -58,12 +66,28 @@ SCREENING = {
     Reason.TOO_OLD: ["hi", "25/11/2001"],  # 25 today
     Reason.NOT_LONDON: ["hi", "14/02/2006", "outside"],
     Reason.NOT_GANG_INVOLVED: ["hi", "14/02/2006", "Lambeth", "n"],
-    Reason.NO_SIGNIFICANT_RISK: ["hi", "14/02/2006", "Lambeth", "y", "none"],
-    Reason.NOT_MOTIVATED: ["hi", "14/02/2006", "Lambeth", "y", "1", "no"],
-    Reason.NOT_WILLING: ["hi", "14/02/2006", "Lambeth", "y", "1", "y", "nope"],
-    Reason.EXTENSIVE_SUPPORT: ["hi", "14/02/2006", "Lambeth", "y", "1", "y", "y", "yes"],
-    Reason.SERVICES_LOCAL: ["hi", "14/02/2006", "Lambeth", "y", "1", "y", "y", "n", "y"],
+    Reason.NO_SIGNIFICANT_RISK: ["hi", "14/02/2006", "Lambeth", "y none"],
+    Reason.NOT_READY: ["hi", "14/02/2006", "Lambeth", "y 1", "no"],
+    Reason.SUPPORTED_ELSEWHERE: ["hi", "14/02/2006", "Lambeth", "yes, 1 and 3", "y", "yes"],
 }
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Y 1 3", {"involved": True, "risks": ["harm from gangs", "risk to others"]}),
+    ("yes, 1 and 3", {"involved": True, "risks": ["harm from gangs", "risk to others"]}),
+    ("1 3", {"involved": True, "risks": ["harm from gangs", "risk to others"]}),
+    ("y 2", {"involved": True, "risks": ["risk to self"]}),
+    ("N", {"involved": False, "risks": []}),
+    ("no", {"involved": False, "risks": []}),
+])
+def test_gang_involvement_and_risks_are_one_answer(text: str, expected: dict[str, object]) -> None:
+    assert BY_KEY["gang_risks"].read(text, CTX) == expected
+
+
+def test_a_yes_to_the_gang_question_without_the_risks_asks_for_them() -> None:
+    outcome = step(draft_at("gang_risks"), "Y", CTX)
+    assert outcome.draft.state == "gang_risks"
+    assert [r.text for r in outcome.replies] == ["Please send Y and the numbers that apply, e.g. Y 1 3, or N."]
 
 
 @pytest.mark.parametrize("reason", list(SCREENING), ids=str)
@@ -110,7 +134,7 @@ def test_back_at_the_first_question_says_so() -> None:
 
 def test_back_from_the_summary_returns_to_the_last_question() -> None:
     outcome = step(draft_at(State.SUMMARY), "back", CTX)
-    assert outcome.draft.state == "notes"
+    assert outcome.draft.state == "urgency_notes"
 
 
 def test_restart_needs_confirming_and_then_discards_the_draft() -> None:
@@ -144,7 +168,7 @@ def test_summary_mid_flow_shows_the_answers_so_far_and_the_question() -> None:
     outcome = step(before.draft, "SUMMARY", CTX)
     assert outcome.replies[0].kind is ReplyKind.SUMMARY
     assert "14/02/2006" in outcome.replies[0].text and "Lambeth" in outcome.replies[0].text
-    assert outcome.draft.state == before.draft.state == "gang_involved"
+    assert outcome.draft.state == before.draft.state == "gang_risks"
 
 
 def test_one_answer_is_changed_from_the_summary_without_starting_again() -> None:
@@ -158,7 +182,8 @@ def test_one_answer_is_changed_from_the_summary_without_starting_again() -> None
     assert "Jaylen Smythe" in changed.replies[0].text
     sent = step(changed.draft, "yes", CTX)
     assert isinstance(sent.event, Submitted)
-    assert sent.event.answers["yp_name"] == {"given": "Jaylen Smythe", "first": "Jaylen", "last": "Smythe"}
+    assert sent.event.answers["yp_name"] == {"given": "Jaylen Smythe", "first": "Jaylen", "last": "Smythe",
+                                             "known_as": None}
 
 
 def test_changing_the_date_of_birth_to_under_18_asks_the_mash_question_then_returns() -> None:
@@ -242,10 +267,54 @@ def test_the_mash_question_is_asked_only_for_under_18s() -> None:
     assert "mash" not in [o.draft.state for o in run(WHOLE_REFERRAL)]
 
 
-def test_safe_contact_is_skipped_when_there_is_no_mobile() -> None:
-    outcomes = run(answering({**REFERRAL_ANSWERS, "yp_mobile": "skip"}))
-    assert "safe_contact" not in [o.draft.state for o in outcomes]
+def test_no_mobile_is_one_answer_and_the_referral_goes_ahead() -> None:
+    outcomes = run(answering({**REFERRAL_ANSWERS, "yp_contact": "none"}))
     assert isinstance(outcomes[-1].event, Submitted)
+    assert outcomes[-1].event.answers["yp_contact"] is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("07700 900456 1 2 after 4pm", ("+447700900456", (True, True, False), "after 4pm")),
+    ("07700900456, text only", ("+447700900456", (True, False, False), None)),
+    ("+44 7700 900456 none", ("+447700900456", (False, False, False), None)),
+    ("07700 900456 1 3, weekends", ("+447700900456", (True, False, True), "weekends")),
+])
+def test_the_mobile_what_is_safe_and_best_times_are_one_answer(text: str, expected: tuple[object, ...]) -> None:
+    contact = step(draft_at("yp_contact"), text, CTX).draft.answers["yp_contact"]
+    assert (contact["mobile"], tuple(contact["safe"].values()), contact["times"]) == expected
+
+
+def test_a_mobile_without_saying_what_is_safe_is_asked_again_never_assumed_safe() -> None:
+    outcome = step(draft_at("yp_contact"), "07700 900456", CTX)
+    assert outcome.draft.state == "yp_contact" and "yp_contact" not in outcome.draft.answers
+    assert "what is safe" in outcome.replies[0].text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Youth worker, Lambeth YOT", {"role": "Youth worker", "org": "Lambeth YOT"}),
+    ("Probation officer at London Probation, Lambeth", {"role": "Probation officer",
+                                                         "org": "London Probation, Lambeth"}),
+])
+def test_job_title_and_organisation_are_one_answer(text: str, expected: dict[str, str]) -> None:
+    assert step(draft_at("referrer_job"), text, CTX).draft.answers["referrer_job"] == expected
+
+
+@pytest.mark.parametrize(("text", "known_as"), [
+    ("Jay Smith", None), ("Jay Smith known as JJ", "JJ"), ("Jay Smith (JJ)", "JJ"), ("Jay Smith, JJ", "JJ"),
+])
+def test_the_name_and_what_they_are_called_are_one_answer(text: str, known_as: str | None) -> None:
+    name = step(draft_at("yp_name"), text, CTX).draft.answers["yp_name"]
+    assert (name["first"], name["last"], name["known_as"]) == ("Jay", "Smith", known_as)
+
+
+def test_history_and_a_note_urgency_and_notes_are_one_answer_each() -> None:
+    history = step(draft_at("history"), "1 2 threats since he left", CTX).draft.answers["history"]
+    assert history == {"items": ["stabbed or shot", "on probation/court order"], "note": "threats since he left"}
+    assert step(draft_at("history"), "none", CTX).draft.answers["history"] == {"items": [], "note": None}
+    urgency = step(draft_at("urgency_notes"), "2 prefers a female worker", CTX).draft.answers["urgency_notes"]
+    assert urgency == {"level": "soon", "notes": "prefers a female worker"}
+    assert step(draft_at("urgency_notes"), "urgent", CTX).draft.answers["urgency_notes"] == {"level": "urgent",
+                                                                                              "notes": None}
 
 
 def test_agencies_accept_numbers_with_the_rest_not_known() -> None:
@@ -261,10 +330,11 @@ def test_telegram_style_commands_work_like_typed_ones() -> None:
     assert step(before.draft, "/start", CTX).replies[0].text.startswith("Which London borough")
 
 
-@pytest.mark.parametrize("state", ["dob", "borough", "risks", "referrer_name", "yp_name", "notes",
+@pytest.mark.parametrize("state", ["dob", "borough", "gang_risks", "referrer_name", "yp_name", "urgency_notes",
                                    State.SUMMARY, State.CONFIRM_RESTART])
 def test_a_message_suggesting_immediate_danger_gets_the_emergency_answer_and_the_question_stands(state: str) -> None:
-    before = draft_at(state) if state != State.CONFIRM_RESTART else step(draft_at("notes"), "restart", CTX).draft
+    before = draft_at(state) if state != State.CONFIRM_RESTART else step(draft_at("urgency_notes"), "restart",
+                                                                         CTX).draft
     outcome = step(before, "he's just been stabbed and is bleeding", CTX)
     assert outcome.danger
     assert outcome.replies[0].text == messages.EMERGENCY
@@ -309,13 +379,15 @@ def test_the_receipt_says_when_the_unit_will_look(when: str, expected: str) -> N
         ),
         ("dob", "02/14/2006", "Please send their date of birth day first, like 14/02/2006."),
         (
-            "yp_mobile",
-            "020 7946 0000",
-            "That looks like a landline. Please send a UK mobile number like 07700 900123, or SKIP.",
+            "yp_contact",
+            "020 7946 0000 1 2",
+            "That looks like a landline. Please send the mobile and what is safe, e.g. 07700 900123 1 2, or NONE "
+            "if no mobile.",
         ),
-        ("gang_involved", "maybe", "Please reply Y or N."),
+        ("ready", "maybe", "Please reply Y or N."),
         ("yp_gender", "1 2", "Please choose 1 female, 2 male or 3 non-binary, or their own words."),
-        ("urgency", "4", "Please choose 1 urgent, 2 soon or 3 routine."),
+        ("urgency_notes", "4", "Please choose 1 urgent, 2 soon or 3 routine."),
+        ("urgency_notes", "very", "Please choose 1 urgent, 2 soon or 3 routine."),
     ],
 )
 def test_a_re_ask_says_what_was_wrong_once_and_gives_an_example(state: str, text: str, expected: str) -> None:

@@ -17,9 +17,10 @@ from flows.text import segment_count
 SMS = replace(CTX, sender_phone="+447700900999")
 UNDER_18 = {**REFERRAL_ANSWERS, "dob": "01/01/2010"}
 # Every question answered, most choices picked, the optional notes filled in: a full referral.
-FULL = {**UNDER_18, "risks": "1 2 3", "risk_history": "1 2", "needs": "1 2 3 4 5 6 7", "specialist": "1 2 3",
-        "agencies": "1 2 3 4 5", "safe_contact": "1 2 3", "yp_known_as": "Jay", "yp_language": "Somali, interpreter",
-        "risk_note": "Threats from older members since he left", "notes": "Prefers a male worker"}
+FULL = {**UNDER_18, "gang_risks": "y 1 2 3", "history": "1 2 Threats from older members since he left",
+        "needs": "1 2 3 4 5 6 7 8 9 10", "agencies": "1 2 3 4 5", "yp_contact": "07700 900456 1 2 3 weekday afternoons",
+        "yp_name": "Jaylen Featherstonehaugh known as Jay", "yp_language": "Somali, interpreter",
+        "urgency_notes": "2 Prefers a male worker"}
 
 
 def _summary(answers: dict[str, str], ctx: Context = CTX) -> str:
@@ -29,9 +30,11 @@ def _summary(answers: dict[str, str], ctx: Context = CTX) -> str:
 
 def test_the_summary_reads_in_words_not_codes() -> None:
     text = _summary(REFERRAL_ANSWERS)
-    for words in ("Needs: gang activity, housing, education/training/work", "Risks: harm from gangs, risk to others",
-                  "Past: stabbed or shot", "Safe to: text, call", "Involved: social care, police",
-                  "Specialist: mental health", "Urgency: soon", "YP: Jaylen Featherstonehaugh"):
+    for words in ("Needs: gang activity, housing, education/training/work, mental health",
+                  "Risks: harm from gangs, risk to others", "Youth worker, Lambeth YOT",
+                  "Past: stabbed or shot", "Mob: 07700 900456; safe: text, call; after 4pm",
+                  "Involved: social care, police",
+                  "Urgency: soon", "YP: Jaylen Featherstonehaugh"):
         assert words in text, words
     for code in ("Needs 1", "Past 1", "Safe 1", "Risks 1", "Agencies 1"):
         assert code not in text
@@ -57,21 +60,22 @@ def test_a_london_landline_reads_as_people_write_it() -> None:
     text = _summary({**REFERRAL_ANSWERS, "referrer_phone": "020 7946 0123"})
     assert "020 7946 0123" in text and "02079 460123" not in text
     assert BY_KEY["referrer_phone"].show("+441619460123") == "0161 946 0123"
-    assert BY_KEY["yp_mobile"].show("+447700900456") == "07700 900456"
+    contact = {"mobile": "+447700900456", "safe": {"text": True, "call": False, "voicemail": False}, "times": None}
+    assert BY_KEY["yp_contact"].show(contact) == "07700 900456; safe: text"
 
 
 def test_every_re_ask_with_buttons_names_the_same_choices() -> None:
     for question in QUESTIONS:
         for choice in question.choices:
             assert choice in question.reask, (question.key, choice)
-    assert BY_KEY["urgency"].reask == "Please choose 1 urgent, 2 soon or 3 routine."
+    assert BY_KEY["urgency_notes"].reask == "Please choose 1 urgent, 2 soon or 3 routine."
 
 
 def test_the_young_persons_name_is_one_answer_kept_as_given_and_split() -> None:
     final = run(answering(REFERRAL_ANSWERS))[-1]
     assert isinstance(final.event, Submitted)
     assert final.event.answers["yp_name"] == {"given": "Jaylen Featherstonehaugh", "first": "Jaylen",
-                                              "last": "Featherstonehaugh"}
+                                              "last": "Featherstonehaugh", "known_as": None}
     assert "yp_first_name" not in final.event.answers and "yp_last_name" not in final.event.answers
 
 
@@ -93,7 +97,7 @@ def test_a_single_name_is_asked_again_for_first_and_last() -> None:
         parse_full_name("Jaylen")
     outcome = step(draft_at("yp_name"), "Jaylen", CTX)
     assert outcome.draft.state == "yp_name"
-    assert outcome.replies[0].text == "Please send their first and last name, e.g. Jay Smith."
+    assert outcome.replies[0].text == "Please send their first and last name, e.g. Jay Smith, or Jay Smith known as JJ."
 
 
 def test_no_mash_referral_for_an_under_18_is_reminded_once_and_goes_ahead_flagged() -> None:
@@ -125,13 +129,55 @@ def test_a_draft_stored_when_the_name_was_two_answers_carries_on_at_the_one_name
     at_name = draft_at("yp_name")
     old = replace(at_name, state="yp_last_name", answers={**at_name.answers, "yp_first_name": "Jay"})
     outcome = step(old, "Jay Smith", CTX)
-    assert outcome.draft.answers["yp_name"] == {"given": "Jay Smith", "first": "Jay", "last": "Smith"}
+    assert outcome.draft.answers["yp_name"] == {"given": "Jay Smith", "first": "Jay", "last": "Smith", "known_as": None}
     assert "yp_first_name" not in outcome.draft.answers
-    assert outcome.draft.state == draft_at("yp_known_as").state
+    assert outcome.draft.state == draft_at("yp_gender").state
+
+
+def test_a_draft_stopped_between_two_questions_now_asked_as_one_carries_on_at_the_one() -> None:
+    at_ready = draft_at("ready")
+    old = replace(at_ready, state="willing", answers={**at_ready.answers, "motivated": True})
+    outcome = step(old, "help", CTX)
+    assert outcome.draft.state == "ready" and outcome.replies[1].text == BY_KEY["ready"].text
+    assert "motivated" not in outcome.draft.answers
+
+
+# A referral as stored before questions were merged: every old key, as the old questions stored them.
+OLD_REFERRAL = {
+    "gang_involved": True, "risks": ["harm from gangs"], "motivated": True, "willing": True,
+    "extensive_support": False, "services_local": False, "referrer_name": "Sam Okafor",
+    "referrer_role": "Youth worker", "referrer_org": "Redthread", "referrer_phone": "+447700900123",
+    "referrer_email": "sam@example.org", "relationship": "their youth worker",
+    "yp_name": {"given": "Jay Smith", "first": "Jay", "last": "Smith"}, "yp_known_as": "JJ", "yp_gender": "male",
+    "yp_mobile": "+447700900456", "yp_language": {"language": "English", "interpreter": False},
+    "safe_contact": {"text": True, "call": False, "voicemail": False}, "best_times": "after 4pm",
+    "risk_history": ["stabbed or shot"], "risk_note": "threats", "needs": ["housing"], "specialist": ["mental health"],
+    "urgency": "soon", "notes": "prefers a male worker",
+}
+
+
+def test_a_referral_stored_with_the_old_questions_reads_in_todays_shapes() -> None:
+    current = current_answers(OLD_REFERRAL)
+    assert current["gang_risks"] == {"involved": True, "risks": ["harm from gangs"]}
+    assert current["ready"] is True and current["supported_elsewhere"] is False
+    assert current["referrer_job"] == {"role": "Youth worker", "org": "Redthread"}
+    assert current["yp_name"]["known_as"] == "JJ"
+    assert current["yp_contact"] == {"mobile": "+447700900456", "safe": {"text": True, "call": False,
+                                                                         "voicemail": False}, "times": "after 4pm"}
+    assert current["history"] == {"items": ["stabbed or shot"], "note": "threats"}
+    assert current["needs"] == ["housing", "mental health"]
+    assert current["urgency_notes"] == {"level": "soon", "notes": "prefers a male worker"}
+    assert not set(current) - {q.key for q in QUESTIONS}
+    # Every answer reads back in the summary and on the staff pages, as a referral made today does.
+    for question in QUESTIONS:
+        if question.key in current:
+            assert question.show(current[question.key])
+            assert question.staff(current[question.key], CTX.now.tzinfo)
 
 
 def test_a_referral_stored_with_the_name_in_two_answers_and_needs_as_codes_reads_as_today() -> None:
     old = {"yp_first_name": "Jay", "yp_last_name": "Smith", "needs": ["housing", "EET"], "urgency": "soon"}
     assert current_answers(old) == {"yp_name": {"given": "Jay Smith", "first": "Jay", "last": "Smith"},
-                                    "needs": ["housing", "education/training/work"], "urgency": "soon"}
+                                    "needs": ["housing", "education/training/work"],
+                                    "urgency_notes": {"level": "soon", "notes": None}}
     assert current_answers(REFERRAL_ANSWERS) is REFERRAL_ANSWERS

@@ -29,7 +29,13 @@ def _fixed_texts() -> list[str]:
              messages.CARRY_ON, messages.FIRST_QUESTION, messages.SUMMARY_PROMPT, messages.NOT_SAVED,
              messages.help_text(LONGEST_CONTACT), messages.stuck_text(LONGEST_CONTACT),
              messages.submitted_text("ABCDE-XXXXXXXXXX", "from 12:30pm Wednesday"),
-             messages.pick_number_text(9999), MASH_REMINDER, allocated_text("LGX-XXXXX")]
+             messages.pick_number_text(9999), MASH_REMINDER, allocated_text("LGX-XXXXX"),
+             messages.NOT_KEPT, messages.FORGOTTEN, messages.NOTHING_KEPT, messages.USE_REMEMBERED_REASK,
+             messages.referring_as_text({"referrer_name": "n" * 60,
+                                         "referrer_job": {"role": "r" * 60, "org": "o" * 80}})]
+    for by_phone in (True, False):
+        texts += [messages.kept_text(by_phone), messages.remember_offer_text(by_phone, replacing=False),
+                  messages.remember_offer_text(by_phone, replacing=True)]
     for question in QUESTIONS:
         texts += [question.text, question.reask, _reask(question.reask, "x" * 80)]
     for reason in Reason:
@@ -69,13 +75,16 @@ def test_the_summary_fits_four_segments_with_the_longest_answers() -> None:
     draft = draft_at(State.SUMMARY)
     answers = dict(draft.answers)
     longest_name = "Alexandrina-Wilhelmina " * 2 + "Featherstonehaugh"[:14]
-    for key in ("referrer_name", "yp_known_as"):
-        answers[key] = longest_name
-    answers["yp_name"] = {"given": longest_name + " " + longest_name[:19], "first": "a", "last": "b"}
-    for key, size in (("referrer_role", 60), ("referrer_org", 80), ("relationship", 60), ("risk_note", 200),
-                      ("best_times", 80), ("notes", 300)):
-        answers[key] = "w" * size
-    answers["notes"] = "w\n" + "w" * 298  # a line break typed into an answer stays inside its item (even trimmed)
+    answers["referrer_name"] = longest_name
+    answers["yp_name"] = {"given": longest_name + " " + longest_name[:19], "first": "a", "last": "b",
+                          "known_as": longest_name}
+    answers["referrer_job"] = {"role": "w" * 60, "org": "w" * 80}
+    answers["relationship"] = "w" * 60
+    answers["history"] = {"items": ["stabbed or shot", "on probation/court order"], "note": "w" * 200}
+    answers["yp_contact"] = {"mobile": "+447700900456", "safe": {"text": True, "call": True, "voicemail": True},
+                             "times": "w" * 80}
+    # A line break typed into an answer stays inside its item (even trimmed).
+    answers["urgency_notes"] = {"level": "urgent", "notes": "w\n" + "w" * 298}
     answers["referrer_email"] = "a" * 60 + "@" + "b" * 60 + ".example.org"
     answers["yp_gender"] = "z" * 40
     answers["yp_language"] = {"language": "q" * 55, "interpreter": True}
@@ -91,7 +100,7 @@ def test_the_summary_fits_four_segments_with_the_longest_answers() -> None:
 def test_the_summary_stays_gsm7_when_answers_have_emoji_and_accents() -> None:
     draft = draft_at(State.SUMMARY)
     answers = {**draft.answers, "yp_name": {"given": "Zoë 😀 Li", "first": "Zoë 😀", "last": "Li"},
-               "notes": "“quoted” — naïve"}
+               "urgency_notes": {"level": "soon", "notes": "“quoted” — naïve"}}
     text = render_summary(answers, CTX)
     assert is_gsm7(text)
     assert segment_count(text) <= MAX_SUMMARY_SEGMENTS
@@ -99,7 +108,7 @@ def test_the_summary_stays_gsm7_when_answers_have_emoji_and_accents() -> None:
 
 
 def test_the_summary_with_ordinary_answers_is_not_trimmed() -> None:
-    text = step(draft_at("notes"), "skip", CTX).replies[0].text
+    text = step(draft_at("urgency_notes"), "2", CTX).replies[0].text
     assert ".." not in text
     assert "14/02/2006" in text and "Lambeth" in text
 
