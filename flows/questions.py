@@ -417,7 +417,7 @@ QUESTIONS: tuple[Question, ...] = (
              "Please send the mobile and what is safe, e.g. 07700 900123 1 2, or NONE if no mobile.",
              YOUNG_PERSON, "Mobile, safe to contact by, best times", parse=parse_contact, label="Mob",
              show=show_contact, staff=staff_contact, optional=True,
-             form_label="Their mobile (+ safe: 1 text 2 call 3 voicemail; best times; or NONE)"),
+             form_label="Their mobile (+ safe to 1 text 2 call 3 voicemail; best times; or NONE)"),
     Question("yp_language", "Their first language? Add 'interpreter' if they need one, e.g. Somali, "
              "interpreter", "Please name the language, e.g. English.", YOUNG_PERSON, "First language",
              parse=_language, label=" ", show=show_language, staff=staff_language,
