@@ -236,4 +236,13 @@ async def telegram_webhook(request: Request, runtime: RuntimeDep) -> Response:
     except NotAnUpdate as exc:
         log.warning("rejected a telegram update the bot cannot read error=%s", exc)
         return PlainTextResponse("Not an update", status_code=400)
+    except NotStored as exc:
+        # Answered here, not left to the app's last-resort handler, which logs a traceback and drops the
+        # connection; Telegram sends the update again after a 503, and it is stored then.
+        log.error("telegram update not stored error=%s", exc)
+        return PlainTextResponse("Not stored, send again", status_code=503, headers={"Retry-After": "2"})
+    except Exception as exc:
+        # Stored but not processed (the database went away in between): processed when Telegram sends it again.
+        log.error("telegram update stored, not yet processed error=%s", type(exc).__name__)
+        return PlainTextResponse("Not processed, send again", status_code=503, headers={"Retry-After": "2"})
     return JSONResponse({})
