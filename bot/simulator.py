@@ -33,7 +33,8 @@ class SimulatorMessage(BaseModel):
     session: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     role: SimulatorRole = "referrer"
     text: str = Field(max_length=MAX_TEXT)
-    message_id: str | None = Field(default=None, min_length=1, max_length=128)
+    # Printable ASCII: an id is a key, and PostgreSQL refuses control characters in text.
+    message_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
 
 
 def too_many(limit: int) -> str:

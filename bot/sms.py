@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
@@ -20,7 +21,7 @@ from flows.messages import NOT_SAVED
 from flows.text import plain
 from store.outbox import record_status
 
-__all__ = ["INBOUND_PATH", "router"]
+__all__ = ["INBOUND_PATH", "plausible_id", "router"]
 
 log = logging.getLogger("referral_bot.sms")
 
@@ -28,6 +29,8 @@ router = APIRouter()
 INBOUND_PATH = "/sms/inbound"
 NOT_CONFIGURED = "SMS is not configured on this server: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN."
 WHATSAPP_PREFIX = "whatsapp:"
+MAX_ID = 128  # the width of the store's provider id column
+_ERROR_CODE = re.compile(r"[0-9]{1,10}")
 
 
 async def _verified_form(request: Request, settings: Settings) -> dict[str, str] | None:
@@ -64,8 +67,8 @@ async def sms_inbound(request: Request, runtime: RuntimeDep) -> Response:
         return params
     sender = params.get("From", "")
     message_id = params.get("MessageSid") or params.get("SmsSid") or ""
-    if not sender or not message_id:
-        return PlainTextResponse("Missing From or MessageSid", status_code=400)
+    if not plausible_id(sender.removeprefix(WHATSAPP_PREFIX)) or not plausible_id(message_id):
+        return PlainTextResponse("Missing or malformed From or MessageSid", status_code=400)
     channel = Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS
     inbound = Inbound(channel=channel, sender=sender.removeprefix(WHATSAPP_PREFIX), message_id=message_id,
                       text=params.get("Body", ""), received_at=datetime.now(UTC))
@@ -80,6 +83,16 @@ async def sms_inbound(request: Request, runtime: RuntimeDep) -> Response:
         log.error("inbound sms stored, not yet processed error=%s", type(exc).__name__)
         return _twiml([])
     return _twiml([reply.text for reply in handled.replies])
+
+
+def plausible_id(value: str) -> bool:
+    """A provider's id or address as the store can key on it: present, printable, no longer than its column.
+
+    Twilio's own are short and plain; anything else (control characters, which PostgreSQL refuses in
+    text, or kilobytes) is not from Twilio, and must be refused with a 400 rather than fail the store
+    and be told "send that again".
+    """
+    return 0 < len(value) <= MAX_ID and value.isprintable()
 
 
 def _twiml(texts: list[str]) -> Response:
@@ -97,8 +110,12 @@ async def sms_status(request: Request, runtime: RuntimeDep) -> Response:
         return params
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not plausible_id(sid):
+        return PlainTextResponse("Missing or malformed MessageSid", status_code=400)
+    error_code = params.get("ErrorCode") or ""  # Twilio's are numbers; anything else is not kept
     async with runtime.sessions() as db, db.begin():
-        known = await record_status(db, sid, status, params.get("ErrorCode") or None, datetime.now(UTC))
+        known = await record_status(db, sid, status, error_code if _ERROR_CODE.fullmatch(error_code) else None,
+                                    datetime.now(UTC))
     if not known:
         log.warning("status callback for an unknown message")
     return Response(status_code=204)

@@ -31,7 +31,7 @@ from flows.channels import Channel
 from flows.statuses import OutboundStatus
 from store.outbox import Claimed
 
-__all__ = ["COMMANDS", "WEBHOOK_PATH", "TelegramChannel", "TelegramSender", "router"]
+__all__ = ["COMMANDS", "WEBHOOK_PATH", "NotAnUpdate", "TelegramChannel", "TelegramSender", "read_update", "router"]
 
 log = logging.getLogger("referral_bot.telegram")
 
@@ -51,6 +51,7 @@ COMMANDS = (
 )
 POLL_TIMEOUT_SECONDS = 25
 NOT_STORED_PAUSE_SECONDS = 2
+CHAT_ID_LIMIT = 2**63  # Telegram's ids are signed 64-bit integers
 
 
 def keyboard(markup: dict[str, Any] | None) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
@@ -84,6 +85,30 @@ def text_of(update: Update) -> tuple[int, str] | None:
         command, _, rest = text.partition(" ")
         text = command.split("@", 1)[0] + (f" {rest}" if rest else "")
     return message.chat.id, text
+
+
+class NotAnUpdate(ValueError):
+    """What was posted as an update is not one the bot can read: answered 400, never stored."""
+
+
+def read_update(data: object, bot: Bot) -> tuple[Update, tuple[int, str] | None]:
+    """The update in `data` and the chat and text it carries (None for updates we ignore), or NotAnUpdate.
+
+    The body is untrusted until read: a field of the wrong type must be refused here, not trip up the
+    library, the store or the sender later (a chat id that is not a number could never be answered).
+    """
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        raise NotAnUpdate("no update_id")
+    try:
+        update = Update.de_json(data, bot)
+        found = text_of(update)
+    except Exception as exc:  # whatever the library trips over in such a body, it is not an update we can read
+        raise NotAnUpdate(type(exc).__name__) from exc
+    if found is not None:
+        chat_id, text = found
+        if type(chat_id) is not int or abs(chat_id) >= CHAT_ID_LIMIT or not isinstance(text, str):
+            raise NotAnUpdate("a chat id or text of the wrong type")
+    return update, found
 
 
 class TelegramSender:
@@ -151,14 +176,13 @@ class TelegramChannel:
         self.settings = settings
 
     async def inbound(self, data: dict[str, Any]) -> None:
-        """Handle one update: through the core, replies into the outbox, sent straight away."""
-        update = Update.de_json(data, self.sender.bot)
+        """Handle one update: through the core, replies into the outbox, sent straight away (NotAnUpdate if bad)."""
+        update, found = read_update(data, self.sender.bot)
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
             except TelegramError:
                 log.warning("could not answer a callback query")
-        found = text_of(update)
         if found is None:
             return
         chat_id, text = found
@@ -182,6 +206,8 @@ class TelegramChannel:
             for update in updates:
                 try:
                     await self.inbound(update.to_dict())
+                except NotAnUpdate as exc:
+                    log.warning("telegram update unreadable update=%s error=%s", update.update_id, exc)
                 except NotStored as exc:
                     # Not acknowledged, so Telegram keeps it: asked for again once the database is back.
                     log.error("telegram update not stored update=%s error=%s", update.update_id, exc)
@@ -206,9 +232,20 @@ async def telegram_webhook(request: Request, runtime: RuntimeDep) -> Response:
         return PlainTextResponse("Forbidden", status_code=403)
     try:
         data = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
         return PlainTextResponse("Bad JSON", status_code=400)
-    if not isinstance(data, dict) or "update_id" not in data:
+    try:
+        await channel.inbound(data)
+    except NotAnUpdate as exc:
+        log.warning("rejected a telegram update the bot cannot read error=%s", exc)
         return PlainTextResponse("Not an update", status_code=400)
-    await channel.inbound(data)
+    except NotStored as exc:
+        # Answered here, not left to the app's last-resort handler, which logs a traceback and drops the
+        # connection; Telegram sends the update again after a 503, and it is stored then.
+        log.error("telegram update not stored error=%s", exc)
+        return PlainTextResponse("Not stored, send again", status_code=503, headers={"Retry-After": "2"})
+    except Exception as exc:
+        # Stored but not processed (the database went away in between): processed when Telegram sends it again.
+        log.error("telegram update stored, not yet processed error=%s", type(exc).__name__)
+        return PlainTextResponse("Not processed, send again", status_code=503, headers={"Retry-After": "2"})
     return JSONResponse({})

@@ -12,11 +12,13 @@ import base64
 import contextlib
 import hmac
 import json
+import random
 import re
 import socket
 import sys
 import threading
-from collections import deque
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import Message
@@ -289,6 +291,28 @@ class _Failure:
     message: str
 
 
+@dataclass
+class _Flaky:
+    """What `FakeTwilio.flaky` decides for each create request: an error status, a stall in seconds, or None."""
+
+    fraction: float
+    statuses: tuple[int, ...]
+    timeouts: int
+    timeout_seconds: float
+    most_per_message: int
+    rng: random.Random
+    failed: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def decide(self, key: tuple[str, str]) -> int | float | None:
+        if self.failed[key] >= self.most_per_message or self.rng.random() >= self.fraction:
+            return None
+        self.failed[key] += 1
+        if self.timeouts > 0:
+            self.timeouts -= 1
+            return float(self.timeout_seconds)
+        return self.rng.choice(self.statuses)
+
+
 def new_sid(prefix: str = "SM") -> str:
     """Return a Twilio-style sid: a two-letter prefix and 32 hex digits."""
     return prefix + uuid4().hex
@@ -324,6 +348,10 @@ class FakeTwilio(StandInServer):
         self._stalls: deque[float] = deque()
         self._late_answers: deque[float | None] = deque()  # after recording: seconds to wait, or None to hang up
         self._unsubscribed: set[str] = set()
+        self._flaky: _Flaky | None = None
+        self.tries: dict[tuple[str, str], list[float]] = {}  # (to, body): when each create request for it came
+        self.refused = 0  # create requests refused by `flaky` (its timeouts not included)
+        self.timed_out = 0  # create requests `flaky` held past the client's patience
 
     # -- control from tests ---------------------------------------------------------------------
 
@@ -346,6 +374,17 @@ class FakeTwilio(StandInServer):
         """Take the next `times` messages, then wait `seconds` before answering (stop() cuts the wait short)."""
         with self._lock:
             self._late_answers.extend([seconds] * times)
+
+    def flaky(self, fraction: float = 1 / 3, statuses: tuple[int, ...] = (429, 500), *, timeouts: int = 0,
+              timeout_seconds: float = 0.0, most_per_message: int = 2, seed: int = 0) -> None:
+        """From now on refuse about `fraction` of create requests at random with one of `statuses`.
+
+        The first `timeouts` of those refusals are instead stalls of `timeout_seconds` (longer than the
+        client waits), after which the message is taken, as when Twilio is slow rather than down. No
+        message is refused more than `most_per_message` times, so every one gets through in the end.
+        """
+        with self._lock:
+            self._flaky = _Flaky(fraction, statuses, timeouts, timeout_seconds, most_per_message, random.Random(seed))
 
     def late_answers_pending(self) -> int:
         """Return how many dropped or delayed answers are still waiting for a message to apply to."""
@@ -419,11 +458,22 @@ class FakeTwilio(StandInServer):
             self.pause(stall)
         if not self._authorized(request, account):
             return twilio_error(401, 20003)
+        form = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+        key = (form.get("To", ""), form.get("Body", ""))
         with self._lock:
+            self.tries.setdefault(key, []).append(time.monotonic())
             failure = self._failures.popleft() if self._failures else None
+            flake = self._flaky.decide(key) if failure is None and self._flaky is not None else None
+            if isinstance(flake, int):
+                self.refused += 1
+            elif flake is not None:
+                self.timed_out += 1
         if failure is not None:
             return twilio_error(failure.status, failure.code, failure.message or None)
-        form = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
+        if isinstance(flake, int):
+            return twilio_error(flake)
+        if flake is not None:
+            self.pause(flake)  # the client has given up by now; the message is taken all the same
         refusal = self._refusal(form)
         if refusal is not None:
             return refusal
