@@ -211,13 +211,26 @@ async def live(database_url: str, fake_twilio: Any, fake_telegram: Any) -> Async
 # --- the browser -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's chromium, driven by Playwright."""
+@pytest.fixture(scope="session")
+async def _chromium() -> AsyncIterator[Browser]:
+    """Debian's chromium, driven by Playwright: started once per test process, on first use.
+
+    Starting Playwright's driver and a chromium cost each browser test a second or two. Tests and
+    fixtures share one event loop per process (asyncio_default_*_loop_scope in pyproject.toml), which
+    is what lets the browser outlive a test.
+    """
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+async def browser(_chromium: Browser) -> AsyncIterator[Browser]:
+    """The shared chromium; every page a test opens is in a context (cookies, storage) of its own, closed after it."""
+    yield _chromium
+    for context in _chromium.contexts:
+        await context.close()
 
 
 @pytest.fixture
