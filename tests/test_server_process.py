@@ -41,6 +41,11 @@ def running_server(env: dict[str, Any]) -> Iterator[tuple[str, subprocess.Popen[
         server.wait(timeout=10)
 
 
+# These refuse to start before opening any database (the unmigrated one is an SQLite file of its own): the same
+# run on PostgreSQL would test nothing more, and each costs a Python start-up.
+refused_before_the_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 def _send(base: str, session: str, texts: list[str], start: int) -> list[list[str]]:
     out = []
     with httpx.Client(base_url=base, timeout=10) as http:
@@ -70,6 +75,7 @@ def test_a_conversation_carries_on_after_the_server_is_killed_and_restarted(env_
     assert [form for form in LEAK_FORMS if form.lower() in output.lower()] == []  # ...and holds nothing personal
 
 
+@refused_before_the_database
 @pytest.mark.parametrize(("variable", "value", "named"), [
     ("PORT", "eighty", "PORT"),
     ("DATABASE_URL", "mysql://nope", "DATABASE_URL"),
@@ -89,6 +95,7 @@ def test_a_bad_setting_stops_start_up_with_one_line_naming_it(
     assert named in lines[0] and "Traceback" not in result.stderr
 
 
+@refused_before_the_database
 def test_production_without_a_data_key_refuses_to_start(env_for_cli: dict[str, Any]) -> None:
     env = {k: v for k, v in env_for_cli.items() if k != "DATA_KEY"}
     result = subprocess.run([sys.executable, "-m", "bot", "serve"], env={**env, "ENVIRONMENT": "production"},
@@ -99,6 +106,7 @@ def test_production_without_a_data_key_refuses_to_start(env_for_cli: dict[str, A
     )
 
 
+@refused_before_the_database
 def test_locally_a_missing_key_file_says_how_to_make_one(env_for_cli: dict[str, Any]) -> None:
     env = {k: v for k, v in env_for_cli.items() if k != "DATA_KEY"}
     result = subprocess.run([sys.executable, "-m", "bot", "referrals", "list"], env=env,
@@ -108,6 +116,7 @@ def test_locally_a_missing_key_file_says_how_to_make_one(env_for_cli: dict[str, 
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@refused_before_the_database
 def test_an_unmigrated_database_is_a_clear_start_up_error(env_for_cli: dict[str, Any], tmp_path: Any) -> None:
     env = {**env_for_cli, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/empty.db", "PORT": str(free_port())}
     result = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, capture_output=True, text=True, timeout=30)

@@ -95,14 +95,15 @@ async def new_page(browser: Browser, errors: list[str]) -> Page:
     return page
 
 
-async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_link(
-    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
-) -> None:
+async def a_units_day(site: LiveApp, fake_twilio: FakeTwilio) -> tuple[str, str, str]:
+    """Three staff and three referrals of one young person: one a week old, one fresh, one allocated to Cas.
+
+    The walk is split in parts (the unit's and an admin's day, a caseworker's, the simulator) so that test
+    processes can share it; each part starts from this same day.
+    """
     from bot.actions import Actor, act
     from flows.process import Action, Role
 
-    PAGES.mkdir(parents=True, exist_ok=True)
-    checks, errors = Checks(), []
     await make_user(site.sessions, "una@unit.example.org", "unit", "Una Unit")
     await make_user(site.sessions, "cas@unit.example.org", "caseworker", "Cas Worker")
     await make_user(site.sessions, "ada@unit.example.org", "admin", "Ada Admin")
@@ -116,7 +117,21 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
                               (Action.ALLOCATE, {"caseworker": "cas@unit.example.org"})):
             await act(db, site.settings, allocated, action, Actor("cli", Role.ADMIN), datetime.now(UTC),
                       **extra)
+    return late, fresh, allocated
 
+
+def report(checks: Checks, errors: list[str], part: str) -> None:
+    (ARTIFACTS / f"axe-{part}.json").write_text(json.dumps(checks.summary, indent=1))
+    assert checks.problems == [], "\n".join(checks.problems)
+    assert errors == [], "\n".join(errors)
+
+
+async def test_every_staff_page_of_the_units_and_an_admins_day_passes_axe_reflows_and_has_one_h1_and_a_skip_link(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    PAGES.mkdir(parents=True, exist_ok=True)
+    checks, errors = Checks(), []
+    late, fresh, allocated = await a_units_day(site, fake_twilio)
     page = await new_page(browser, errors)
     await page.goto(site.base_url + "/staff/accessibility")
     await checks.page(page, "accessibility")
@@ -212,51 +227,6 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     await expect(page.locator(".govuk-error-message")).to_contain_text("at least 12")
     await checks.page(page, "password-error")
 
-    # A caseworker's day: their young people, one of them with a session booked and an answer to it.
-    cas = await new_page(browser, errors)
-    await log_in(cas, site, "cas@unit.example.org")
-    await expect(cas).to_have_url(site.base_url + "/staff/mine")
-    await checks.page(cas, "mine")
-    await cas.get_by_role("link", name=allocated).click()
-    await checks.page(cas, "referral-allocated")
-    day = (datetime.now(UTC) + timedelta(days=3)).date()
-    # The date input with its errors: beside the boxes and in the summary, what was typed kept.
-    await cas.get_by_label("Day").fill("x")
-    await cas.get_by_label("Month").fill(str(day.month))
-    await cas.get_by_label("Year").fill(str(day.year))
-    await cas.get_by_role("button", name="Book session").click()
-    await expect(cas.locator(".govuk-error-summary a[href='#book-date-day']")).to_be_visible()
-    await expect(cas.get_by_label("Day")).to_have_value("x")
-    await checks.page(cas, "referral-session-date-error")
-    await cas.get_by_label("Day").fill(str(day.day))
-    await cas.get_by_label("Time (London)").fill("15:00")
-    await cas.get_by_role("button", name="Book session").click()
-    await cas.get_by_role("button", name="Send the first message").click()
-    await site.dispatcher.run_once()
-    await sms_from(site, fake_twilio, "sorry can't make it", "SMyp-a11y-0000000000000000000000", "+447700900456")
-    await cas.reload()
-    await expect(cas.locator("section.notices")).to_contain_text("sorry can't make it")
-    await checks.page(cas, "referral-sessions")
-    # Moving: the form with an error, then the confirmation; cancelling: the confirmation.
-    await cas.locator("section.sessions").get_by_role("link", name="Move").click()
-    await cas.get_by_label("Year").fill("")
-    await cas.get_by_role("button", name="Continue").click()
-    await expect(cas.locator("#move-date-error")).to_contain_text("must include a year")
-    await checks.page(cas, "session-move-error")
-    await cas.get_by_label("Year").fill(str(day.year))
-    await cas.get_by_role("button", name="Continue").click()
-    await expect(cas.locator(".app-texted")).to_be_visible()
-    await checks.page(cas, "session-move-confirm")
-    await cas.get_by_role("link", name="Don't move it").click()
-    await cas.locator("section.sessions").get_by_role("link", name="Cancel").click()
-    await expect(cas.locator("button.govuk-button--warning")).to_have_text("Cancel session")
-    await checks.page(cas, "session-cancel-confirm")
-    await cas.goto(site.base_url + "/staff/mine")
-    await expect(cas.locator(".app-unread")).to_contain_text("1 new reply")
-    await checks.page(cas, "mine-unread")
-    await cas.goto(site.base_url + "/staff/queue")
-    await checks.page(cas, "forbidden")
-
     admin = await new_page(browser, errors)
     await log_in(admin, site, "ada@unit.example.org")
     # An admin takes over the unit member's referral; the unit member is told on their next page.
@@ -302,6 +272,66 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     await expect(admin.locator("#one-time-password")).to_be_visible()
     await checks.page(admin, "user-password-reset")
 
+    report(checks, errors, "unit-and-admin")
+
+
+async def test_every_page_of_a_caseworkers_day_passes_axe_reflows_and_has_one_h1_and_a_skip_link(
+    browser: Browser, site: LiveApp, fake_twilio: FakeTwilio
+) -> None:
+    PAGES.mkdir(parents=True, exist_ok=True)
+    checks, errors = Checks(), []
+    _, _, allocated = await a_units_day(site, fake_twilio)
+    # A caseworker's day: their young people, one of them with a session booked and an answer to it.
+    cas = await new_page(browser, errors)
+    await log_in(cas, site, "cas@unit.example.org")
+    await expect(cas).to_have_url(site.base_url + "/staff/mine")
+    await checks.page(cas, "mine")
+    await cas.get_by_role("link", name=allocated).click()
+    await checks.page(cas, "referral-allocated")
+    day = (datetime.now(UTC) + timedelta(days=3)).date()
+    # The date input with its errors: beside the boxes and in the summary, what was typed kept.
+    await cas.get_by_label("Day").fill("x")
+    await cas.get_by_label("Month").fill(str(day.month))
+    await cas.get_by_label("Year").fill(str(day.year))
+    await cas.get_by_role("button", name="Book session").click()
+    await expect(cas.locator(".govuk-error-summary a[href='#book-date-day']")).to_be_visible()
+    await expect(cas.get_by_label("Day")).to_have_value("x")
+    await checks.page(cas, "referral-session-date-error")
+    await cas.get_by_label("Day").fill(str(day.day))
+    await cas.get_by_label("Time (London)").fill("15:00")
+    await cas.get_by_role("button", name="Book session").click()
+    await cas.get_by_role("button", name="Send the first message").click()
+    await site.dispatcher.run_once()
+    await sms_from(site, fake_twilio, "sorry can't make it", "SMyp-a11y-0000000000000000000000", "+447700900456")
+    await cas.reload()
+    await expect(cas.locator("section.notices")).to_contain_text("sorry can't make it")
+    await checks.page(cas, "referral-sessions")
+    # Moving: the form with an error, then the confirmation; cancelling: the confirmation.
+    await cas.locator("section.sessions").get_by_role("link", name="Move").click()
+    await cas.get_by_label("Year").fill("")
+    await cas.get_by_role("button", name="Continue").click()
+    await expect(cas.locator("#move-date-error")).to_contain_text("must include a year")
+    await checks.page(cas, "session-move-error")
+    await cas.get_by_label("Year").fill(str(day.year))
+    await cas.get_by_role("button", name="Continue").click()
+    await expect(cas.locator(".app-texted")).to_be_visible()
+    await checks.page(cas, "session-move-confirm")
+    await cas.get_by_role("link", name="Don't move it").click()
+    await cas.locator("section.sessions").get_by_role("link", name="Cancel").click()
+    await expect(cas.locator("button.govuk-button--warning")).to_have_text("Cancel session")
+    await checks.page(cas, "session-cancel-confirm")
+    await cas.goto(site.base_url + "/staff/mine")
+    await expect(cas.locator(".app-unread")).to_contain_text("1 new reply")
+    await checks.page(cas, "mine-unread")
+    await cas.goto(site.base_url + "/staff/queue")
+    await checks.page(cas, "forbidden")
+
+    report(checks, errors, "caseworker")
+
+
+async def test_the_simulator_passes_axe_reflows_and_has_one_h1_and_a_skip_link(browser: Browser, site: LiveApp) -> None:
+    PAGES.mkdir(parents=True, exist_ok=True)
+    checks, errors = Checks(), []
     simulator = await new_page(browser, errors)
     await simulator.goto(site.base_url + "/simulator")
     await simulator.get_by_label("Message").fill("hi")
@@ -309,9 +339,7 @@ async def test_every_staff_page_passes_axe_reflows_and_has_one_h1_and_a_skip_lin
     await expect(simulator.locator("#log")).to_contain_text("Not an emergency service")
     await checks.page(simulator, "simulator")
 
-    (ARTIFACTS / "axe.json").write_text(json.dumps(checks.summary, indent=1))
-    assert checks.problems == [], "\n".join(checks.problems)
-    assert errors == [], "\n".join(errors)
+    report(checks, errors, "simulator")
 
 
 async def test_a_new_member_sets_up_their_second_factor_and_logs_in_with_it_on_accessible_pages(
