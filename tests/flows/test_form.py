@@ -324,3 +324,49 @@ def test_a_whole_form_as_the_very_first_message_is_read() -> None:
     outcome = last([FORM], SMS)
     assert outcome.replies[0].text == messages.WELCOME
     assert outcome.replies[-1].kind is ReplyKind.SUMMARY
+
+
+# --- a form from a referrer whose details are kept ------------------------------------------------
+
+KEPT = {"referrer_name": "Sam Okafor", "referrer_job": {"role": "Youth worker", "org": "Redthread"},
+        "referrer_email": "sam@redthread.example.org"}
+RETURNING = replace(SMS, remembered=KEPT)
+REFERRER_LINES = ("referrer_name", "referrer_job", "referrer_email")
+REFERRING_AS = "Good, they can be referred. Referring as Sam Okafor, Youth worker, Redthread. Y to use, or EDIT"
+
+
+def test_a_form_with_the_referrer_lines_blank_offers_the_kept_details_then_goes_to_the_summary() -> None:
+    outcomes = run(["FORM", filled({**REFERRAL_ANSWERS, **dict.fromkeys(REFERRER_LINES, "")}, RETURNING), "Y",
+                    "YES"], RETURNING)
+    assert outcomes[1].replies[-1].text == REFERRING_AS and outcomes[1].draft.state == State.USE_REMEMBERED
+    assert all(segment_count(r.text) == 1 for r in outcomes[1].replies)
+    # Y: nothing the form answered is asked again.
+    assert [r.kind for r in outcomes[2].replies] == [ReplyKind.SUMMARY]
+    sent = outcomes[3].event
+    assert isinstance(sent, Submitted)
+    assert {key: sent.answers[key] for key in REFERRER_LINES} == KEPT
+    assert sent.answers["relationship"] == "their youth worker"
+    assert step(outcomes[2].draft, "back", RETURNING).draft.state == "urgency_notes"  # BACK through the answers
+
+
+def test_edit_to_the_kept_details_after_a_form_asks_only_the_referrers_questions() -> None:
+    form = filled({**REFERRAL_ANSWERS, **dict.fromkeys(REFERRER_LINES, "")}, RETURNING)
+    outcomes = run(["FORM", form, "EDIT", *(REFERRAL_ANSWERS[key] for key in REFERRER_LINES)], RETURNING)
+    assert [o.draft.state for o in outcomes[2:]] == ["referrer_name", "referrer_job", "referrer_email", State.SUMMARY]
+    assert outcomes[-1].draft.answers["referrer_name"] == REFERRAL_ANSWERS["referrer_name"]
+
+
+def test_a_form_giving_some_of_the_referrers_details_keeps_them_and_asks_the_rest() -> None:
+    # Someone else may share the phone: their name is never put beside the kept job and email.
+    form = filled({**REFERRAL_ANSWERS, "referrer_job": ""}, RETURNING)
+    outcome = last(["FORM", form], RETURNING)
+    assert outcome.draft.state == "referrer_job"
+    assert outcome.replies[-1].text == BY_KEY["referrer_job"].text
+    assert outcome.draft.answers["referrer_name"] == REFERRAL_ANSWERS["referrer_name"]
+    assert step(outcome.draft, REFERRAL_ANSWERS["referrer_job"], RETURNING).draft.state == State.SUMMARY
+
+
+def test_a_whole_form_from_a_returning_referrer_goes_straight_to_the_summary() -> None:
+    outcome = last(["FORM", filled(REFERRAL_ANSWERS, RETURNING)], RETURNING)
+    assert [r.kind for r in outcome.replies] == [ReplyKind.SUMMARY]
+    assert outcome.draft.answers["referrer_name"] == REFERRAL_ANSWERS["referrer_name"]
