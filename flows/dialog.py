@@ -219,10 +219,11 @@ class _Turn:
     def offers_remembered(self, event: EventData) -> bool:
         """The referrer has details kept from before: they are offered in place of the referrer's questions.
 
-        Not when those questions are answered already (a filled-in form gave them): what they sent stands.
+        Not when a filled-in form gave any of them: what they sent stands, and the rest is asked, so one
+        person's kept details are never mixed with another's who shares the phone.
         """
-        given = all(key in self.draft.answers for key in REMEMBERED_KEYS)
-        return bool(self.ctx.remembered) and not self.draft.editing and not given
+        given = any(key in self.draft.answers for key in self._remembered())
+        return bool(self._remembered()) and not self.draft.editing and not given
 
     def kept(self, event: EventData) -> bool:
         """The referrer said Y to their kept details, which answer this question."""
@@ -359,12 +360,18 @@ class _Turn:
         self.draft.history = []
         self.fill_in()
         self._settle()
+        self._pass_answered()
+
+    def _pass_answered(self) -> None:
+        """Pass the answers already given, as if typed; note whether answers further on still wait."""
         while self.state in BY_KEY and self.state in self.draft.answers:
             self.draft.history.append(self.state)
             self.answered()
             self._settle()
-        if self.state in BY_KEY:
-            later = QUESTION_KEYS[QUESTION_KEYS.index(self.state) + 1 :]
+        # Kept details offered stand for the referrer's questions: what waits is after them.
+        here = AFTER_REMEMBERED if self.state == State.USE_REMEMBERED else self.state
+        if here in BY_KEY:
+            later = QUESTION_KEYS[QUESTION_KEYS.index(here) + (here != AFTER_REMEMBERED) :]
             self.draft.filling = any(key in self.draft.answers for key in later)
 
     def _start_afresh(self) -> None:
@@ -496,6 +503,8 @@ class _Turn:
                 self.draft.answers.pop(key, None)
             self.change()
         self._settle()
+        if self.draft.filling:
+            self._pass_answered()  # a form answered what follows: only what is missing is asked
         return self._prompt()
 
     def _offer_answered(self, text: str) -> list[Reply] | None:

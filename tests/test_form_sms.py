@@ -28,15 +28,14 @@ async def _text(live: LiveApp, twilio: FakeTwilio, body: str, n: int) -> list[st
 def _fill(template: str, answers: dict[str, str], **changed: str) -> str:
     """What a referrer's phone sends back: the template copied, an answer typed after each colon."""
     by_label = {
-        "DOB": answers["dob"], "London borough": "Lambeth", "In or linked to a gang": "Y", "Risks": "1 3",
-        "Motivated to leave": "Y", "Willing to work with us": "Y", "Already extensive support": "N",
-        "Help available locally": "N", "Your name": PERSONAL["referrer_name"], "Your job title": "Youth worker",
-        "Your org and team": "Lambeth YOT", "Your work email": PERSONAL["referrer_email"],
-        "Relationship to them": "their youth worker",
-        "Their first and last name": f"{PERSONAL['yp_first_name']} {PERSONAL['yp_last_name']}",
-        "Gender": "male", "Their mobile": PERSONAL["yp_mobile"], "First language": "English",
-        "Knows and agrees to referral and contact": "Y", "Past": "1", "Needs": "1 4 7", "Specialist": "1",
-        "Agencies involved": "1 3", "Safe to, if mobile given": "1 2", "Best times": "after 4pm", "Urgency": "2",
+        "DOB": answers["dob"], "London borough": "Lambeth", "In a gang": "Y 1 3",
+        "Motivated and willing to work with us": "Y", "Extensive support, or help available locally": "N",
+        "Your name": PERSONAL["referrer_name"], "Your job title, organisation": "Youth worker, Lambeth YOT",
+        "Your work email": PERSONAL["referrer_email"], "Relationship to them": "their youth worker",
+        "Their full name": f"{PERSONAL['yp_first_name']} {PERSONAL['yp_last_name']}",
+        "Gender": "male", "First language": "English",
+        "Knows and agrees to referral and contact": "Y", "Past": "1", "Needs": "1 4 7 8",
+        "Agencies involved": "1 3", "Urgency": "2",
     } | changed
     lines = []
     for line in template.splitlines():
@@ -66,18 +65,19 @@ async def test_the_form_path_over_sms_is_three_texts_and_queues_the_referral(
         referral = (await db.execute(select(Referral))).scalar_one()
     assert referral.status == "queued" and referral.channel == "sms"
     assert referral.details["referrer_phone"] == REFERRER
-    assert referral.details["needs"] == ["gang activity", "housing", "education/training/work"]
-    assert referral.details["yp_known_as"] is None  # left blank: none, as SKIP
+    assert referral.details["needs"] == ["gang activity", "housing", "education/training/work", "mental health"]
+    assert referral.details["yp_contact"] is None  # left blank: none, as SKIP
+    assert referral.details["yp_name"]["known_as"] is None  # none written: none
 
 
 async def test_a_form_screened_out_over_sms_keeps_nothing_of_what_it_said(
     live: LiveApp, fake_twilio: FakeTwilio
 ) -> None:
     template = (await _text(live, fake_twilio, "FORM", 1))[-1]
-    form = _fill(template, REFERRAL_ANSWERS, **{"Willing to work with us": "N"})
+    form = _fill(template, REFERRAL_ANSWERS, **{"Motivated and willing to work with us": "N"})
     replies = await _text(live, fake_twilio, form, 2)
-    assert replies == ["Sorry, we can't take this one yet: they need to be willing to work with us. "
-                       "Please refer again when they are."]
+    assert replies == ["Sorry, we can't take this one yet: they need some motivation to leave, and to be willing "
+                       "to work with us. Please refer again when they are ready."]
     async with live.sessions() as db:
         bodies = (await db.execute(select(InboundMessage.body))).scalars().all()
         conversation = (await db.execute(select(Conversation))).scalar_one()

@@ -102,11 +102,15 @@ def test_the_form_path_is_at_most_six_texts_even_with_a_few_lines_left_blank() -
     draft = Draft()
     for text in texts:
         draft = step(draft, text, SMS).draft
-    while draft.state != State.DONE:
+    event = None
+    # Sent at YES; the offer to keep the referrer's details that may follow needs no answer.
+    while not isinstance(event, Submitted):
         assert draft.state in ("referrer_email", "needs", State.SUMMARY), draft.state
         text = "YES" if draft.state == State.SUMMARY else REFERRAL_ANSWERS[draft.state]
         texts.append(text)
-        draft = step(draft, text, SMS).draft
+        outcome = step(draft, text, SMS)
+        draft, event = outcome.draft, outcome.event
+    assert draft.state in (State.DONE, State.OFFER_REMEMBER)
     assert len(texts) == 5 <= 6
 
 
@@ -114,13 +118,21 @@ SCREENING = {
     Reason.TOO_YOUNG: ("dob", "26/11/2010"),
     Reason.TOO_OLD: ("dob", "25/11/2001"),
     Reason.NOT_LONDON: ("borough", "outside"),
-    Reason.NOT_GANG_INVOLVED: ("gang_involved", "n"),
-    Reason.NO_SIGNIFICANT_RISK: ("risks", "none"),
-    Reason.NOT_MOTIVATED: ("motivated", "no"),
-    Reason.NOT_WILLING: ("willing", "nope"),
-    Reason.EXTENSIVE_SUPPORT: ("extensive_support", "yes"),
-    Reason.SERVICES_LOCAL: ("services_local", "y"),
+    Reason.NOT_GANG_INVOLVED: ("gang_risks", "n"),
+    Reason.NO_SIGNIFICANT_RISK: ("gang_risks", "y none"),
+    Reason.NOT_READY: ("ready", "nope"),
+    Reason.SUPPORTED_ELSEWHERE: ("supported_elsewhere", "yes"),
 }
+# Kept only for the counts made before these questions were merged: no question gives them now.
+RETIRED = {Reason.NOT_MOTIVATED, Reason.NOT_WILLING, Reason.EXTENSIVE_SUPPORT, Reason.SERVICES_LOCAL}
+
+
+def test_every_reason_a_question_can_give_is_screened_by_a_form_below() -> None:
+    assert set(SCREENING) == set(Reason) - RETIRED
+    for reason, (key, answer) in SCREENING.items():
+        question = BY_KEY[key]
+        assert question.screen is not None
+        assert question.screen(question.read(answer, SMS), {}, SMS) == reason  # the dialog's own rule says so
 
 
 @pytest.mark.parametrize("reason", list(SCREENING), ids=str)
@@ -134,7 +146,7 @@ def test_a_form_with_a_disqualifying_answer_screens_out_as_the_dialog_does(reaso
 
 
 def test_screening_goes_in_the_dialogs_order() -> None:
-    form = filled({**REFERRAL_ANSWERS, "gang_involved": "n", "willing": "n"})
+    form = filled({**REFERRAL_ANSWERS, "gang_risks": "n", "ready": "n", "supported_elsewhere": "y"})
     assert last(["FORM", form], SMS).event == ScreenedOut(Reason.NOT_GANG_INVOLVED.value)
 
 
@@ -154,8 +166,8 @@ def test_back_after_a_form_goes_through_its_answers_one_by_one() -> None:
     outcome = last(["FORM", form], SMS)
     assert outcome.draft.state == "referrer_email"
     back = step(outcome.draft, "back", SMS)
-    assert back.draft.state == "referrer_org"  # the phone came from the channel: passed, as in the dialog
-    again = step(back.draft, "Lambeth YOT", SMS)
+    assert back.draft.state == "referrer_job"  # the phone came from the channel: passed, as in the dialog
+    again = step(back.draft, "Youth worker, Lambeth YOT", SMS)
     assert again.draft.state == "referrer_email"
 
 
@@ -171,16 +183,17 @@ def test_labels_are_matched_tolerantly() -> None:
     text = "\n".join([
         "dob 14/02/2006",                 # no colon
         "  London Borough :   Lambeth ",   # spacing, case
-        "IN OR LINKED TO A GANG: yes",
-        "Risks (whatever they wrote): 1 3",
+        "IN A GANG (whatever they wrote): yes 1 3",  # case, and whatever is in brackets
+        "Motivated and willing: y",        # the label before its comma is enough
         "MASH: dk",                        # the start of a label is enough when only one starts so
         "Date of birth: 15/02/2006",       # a heading names it too; a second answer is left out, and said
         "Their mobile:",                   # blank optional: none
         "Your work email:",                # blank required: missing
     ])
     reading = read_form(text, CTX)
-    assert reading.answers == {"dob": "2006-02-14", "borough": "Lambeth", "gang_involved": True,
-                               "risks": ["harm from gangs", "risk to others"], "yp_mobile": None, "mash": None}
+    assert reading.answers == {"dob": "2006-02-14", "borough": "Lambeth", "ready": True,
+                               "gang_risks": {"involved": True, "risks": ["harm from gangs", "risk to others"]},
+                               "yp_contact": None, "mash": None}
     assert reading.left_out == ("Date of birth: 15/02/2006",)
     assert reading.unreadable == ()
 
@@ -194,9 +207,11 @@ def test_one_labelled_line_is_an_answer_not_a_form() -> None:
 def test_a_form_during_an_edit_or_at_the_summary_is_read_too() -> None:
     at_summary = run(["FORM", FORM], SMS)[-1].draft
     assert at_summary.state == State.SUMMARY
-    changed = step(at_summary, "Urgency (1 urgent 2 soon 3 routine): 1\nAnything else: call after 4", SMS)
+    changed = step(at_summary, "Urgency (1 urgent 2 soon 3 routine): 1 call after 4\n"
+                               "Relationship to them: their probation officer", SMS)
     assert changed.draft.state == State.SUMMARY
-    assert changed.draft.answers["urgency"] == "urgent" and changed.draft.answers["notes"] == "call after 4"
+    assert changed.draft.answers["urgency_notes"] == {"level": "urgent", "notes": "call after 4"}
+    assert changed.draft.answers["relationship"] == "their probation officer"
 
 
 def test_a_line_that_cannot_be_read_is_asked_again_even_when_it_had_an_answer() -> None:
@@ -216,7 +231,7 @@ def test_the_mash_reminder_is_given_for_an_under_18s_form() -> None:
 
 
 def test_a_form_suggesting_danger_gets_the_999_answer_first_and_is_still_read() -> None:
-    outcome = last(["FORM", filled({**REFERRAL_ANSWERS, "notes": "he has a knife and is outside now"})], SMS)
+    outcome = last(["FORM", filled({**REFERRAL_ANSWERS, "urgency_notes": "1 he has a knife and is outside now"})], SMS)
     assert outcome.danger
     assert outcome.replies[0].kind is ReplyKind.EMERGENCY
     assert outcome.replies[-1].kind is ReplyKind.SUMMARY
@@ -224,7 +239,7 @@ def test_a_form_suggesting_danger_gets_the_999_answer_first_and_is_still_read() 
 
 def test_danger_at_the_end_of_a_long_form_is_still_noticed() -> None:
     padding = "\n".join(f"Line {n} of things to say" for n in range(90))
-    outcome = last(["FORM", FORM + "\n" + padding + "\nAnything else: he has a knife and is outside now"], SMS)
+    outcome = last(["FORM", FORM + "\n" + padding + "\nUrgency: he has a knife and is outside now"], SMS)
     assert outcome.danger and outcome.replies[0].kind is ReplyKind.EMERGENCY
 
 
@@ -262,8 +277,8 @@ def test_any_text_sent_as_a_form_never_raises_and_always_gets_a_reply(where: str
 def test_a_first_message_with_a_dob_and_borough_takes_them_and_asks_the_next_question() -> None:
     outcome = last(["I want to refer Jordan, DOB 14/02/2006, lives in Lambeth"])
     assert [r.text for r in outcome.replies] == [
-        messages.WELCOME, "Got it: date of birth 14/02/2006, Lambeth.", BY_KEY["gang_involved"].text]
-    assert outcome.draft.state == "gang_involved"
+        messages.WELCOME, "Got it: date of birth 14/02/2006, Lambeth.", BY_KEY["gang_risks"].text]
+    assert outcome.draft.state == "gang_risks"
     assert outcome.draft.answers == {"dob": "2006-02-14", "borough": "Lambeth"}
     assert step(outcome.draft, "back", CTX).draft.state == "borough"
 
@@ -272,7 +287,7 @@ def test_a_first_message_with_only_a_borough_asks_the_date_of_birth_then_passes_
     outcomes = run(["Referral for a young man living in Tower Hamlets", "14/02/2006"])
     assert outcomes[0].replies[1].text == "Got it: Tower Hamlets."
     assert outcomes[0].draft.state == "dob"
-    assert outcomes[1].draft.state == "gang_involved"
+    assert outcomes[1].draft.state == "gang_risks"
 
 
 def test_a_first_message_with_an_out_of_range_age_ends_kindly_as_usual() -> None:
@@ -309,3 +324,49 @@ def test_a_whole_form_as_the_very_first_message_is_read() -> None:
     outcome = last([FORM], SMS)
     assert outcome.replies[0].text == messages.WELCOME
     assert outcome.replies[-1].kind is ReplyKind.SUMMARY
+
+
+# --- a form from a referrer whose details are kept ------------------------------------------------
+
+KEPT = {"referrer_name": "Sam Okafor", "referrer_job": {"role": "Youth worker", "org": "Redthread"},
+        "referrer_email": "sam@redthread.example.org"}
+RETURNING = replace(SMS, remembered=KEPT)
+REFERRER_LINES = ("referrer_name", "referrer_job", "referrer_email")
+REFERRING_AS = "Good, they can be referred. Referring as Sam Okafor, Youth worker, Redthread. Y to use, or EDIT"
+
+
+def test_a_form_with_the_referrer_lines_blank_offers_the_kept_details_then_goes_to_the_summary() -> None:
+    outcomes = run(["FORM", filled({**REFERRAL_ANSWERS, **dict.fromkeys(REFERRER_LINES, "")}, RETURNING), "Y",
+                    "YES"], RETURNING)
+    assert outcomes[1].replies[-1].text == REFERRING_AS and outcomes[1].draft.state == State.USE_REMEMBERED
+    assert all(segment_count(r.text) == 1 for r in outcomes[1].replies)
+    # Y: nothing the form answered is asked again.
+    assert [r.kind for r in outcomes[2].replies] == [ReplyKind.SUMMARY]
+    sent = outcomes[3].event
+    assert isinstance(sent, Submitted)
+    assert {key: sent.answers[key] for key in REFERRER_LINES} == KEPT
+    assert sent.answers["relationship"] == "their youth worker"
+    assert step(outcomes[2].draft, "back", RETURNING).draft.state == "urgency_notes"  # BACK through the answers
+
+
+def test_edit_to_the_kept_details_after_a_form_asks_only_the_referrers_questions() -> None:
+    form = filled({**REFERRAL_ANSWERS, **dict.fromkeys(REFERRER_LINES, "")}, RETURNING)
+    outcomes = run(["FORM", form, "EDIT", *(REFERRAL_ANSWERS[key] for key in REFERRER_LINES)], RETURNING)
+    assert [o.draft.state for o in outcomes[2:]] == ["referrer_name", "referrer_job", "referrer_email", State.SUMMARY]
+    assert outcomes[-1].draft.answers["referrer_name"] == REFERRAL_ANSWERS["referrer_name"]
+
+
+def test_a_form_giving_some_of_the_referrers_details_keeps_them_and_asks_the_rest() -> None:
+    # Someone else may share the phone: their name is never put beside the kept job and email.
+    form = filled({**REFERRAL_ANSWERS, "referrer_job": ""}, RETURNING)
+    outcome = last(["FORM", form], RETURNING)
+    assert outcome.draft.state == "referrer_job"
+    assert outcome.replies[-1].text == BY_KEY["referrer_job"].text
+    assert outcome.draft.answers["referrer_name"] == REFERRAL_ANSWERS["referrer_name"]
+    assert step(outcome.draft, REFERRAL_ANSWERS["referrer_job"], RETURNING).draft.state == State.SUMMARY
+
+
+def test_a_whole_form_from_a_returning_referrer_goes_straight_to_the_summary() -> None:
+    outcome = last(["FORM", filled(REFERRAL_ANSWERS, RETURNING)], RETURNING)
+    assert [r.kind for r in outcome.replies] == [ReplyKind.SUMMARY]
+    assert outcome.draft.answers["referrer_name"] == REFERRAL_ANSWERS["referrer_name"]
