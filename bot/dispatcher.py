@@ -34,7 +34,7 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("referral_bot.dispatcher")
 
 BATCH = 100
-CONCURRENCY = 8
+CONCURRENCY = 64  # SMS_CONCURRENCY's default: sends in flight at once
 
 
 class Dispatcher:
@@ -45,13 +45,15 @@ class Dispatcher:
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], senders: Mapping[Channel, Sender],
-                 poll_seconds: float = 1.0, stale_after: timedelta = STALE_SENDING) -> None:
+                 poll_seconds: float = 1.0, stale_after: timedelta = STALE_SENDING,
+                 concurrency: int = CONCURRENCY) -> None:
         self._sessions = sessions
         self._senders = dict(senders)
         self._poll = poll_seconds
         self._stale_after = stale_after
         self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(CONCURRENCY)
+        self._concurrency = concurrency
+        self._limit = asyncio.Semaphore(concurrency)
 
     @property
     def channels(self) -> list[Channel]:
@@ -75,13 +77,16 @@ class Dispatcher:
 
     async def run_once(self, ids: Sequence[int] | None = None, limit: int = BATCH) -> int:
         """Claim and send one batch of due messages; how many were claimed."""
-        if not self._senders:
-            return 0
-        now = datetime.now(UTC)
-        async with self._sessions() as db, db.begin():
-            claimed = await claim_due(db, now, limit, ids=ids, channels=self.channels, stale_after=self._stale_after)
+        claimed = await self._claim(limit, ids)
         await asyncio.gather(*(self._send(message) for message in claimed))
         return len(claimed)
+
+    async def _claim(self, limit: int, ids: Sequence[int] | None = None) -> list[Claimed]:
+        if not self._senders:
+            return []
+        now = datetime.now(UTC)
+        async with self._sessions() as db, db.begin():
+            return await claim_due(db, now, limit, ids=ids, channels=self.channels, stale_after=self._stale_after)
 
     async def _send(self, message: Claimed) -> None:
         async with self._limit:
@@ -151,18 +156,50 @@ class Dispatcher:
             await set_blocked(db, contact, True, now)  # Telegram 403: the user blocked the bot
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                busy = await self.run_once()
-            except Exception:
-                log.exception("dispatcher batch failed")
-                busy = 0
-            if busy:
-                continue
-            idle = await self._idle_seconds()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
-            self._wake.clear()
+        """Keep up to `concurrency` sends in flight and as many claimed behind them.
+
+        Claims are topped up as sends finish rather than batch by batch: waiting for a whole batch
+        to finish would leave the slots idle behind its slowest send (and, under the rate limit, leave
+        a gap in the spacing at every batch's end).
+        """
+        sending: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                room = 2 * self._concurrency - len(sending)
+                claimed: list[Claimed] = []
+                if len(sending) <= self._concurrency:
+                    try:
+                        claimed = await self._claim(min(BATCH, room))
+                    except Exception:
+                        log.exception("dispatcher batch failed")
+                for message in claimed:
+                    task = asyncio.create_task(self._send_logged(message))
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
+                if len(sending) > self._concurrency:
+                    # Enough waiting behind the sends in flight: claim again once some have finished.
+                    await asyncio.wait(set(sending), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                if claimed:
+                    continue
+                idle = await self._idle_seconds()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=idle)
+                self._wake.clear()
+        finally:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
+
+    async def _send_logged(self, message: Claimed) -> None:
+        try:
+            await self._send(message)
+        except Exception:
+            # Recording the result failed: the claim lapses and the message is looked for before a resend.
+            log.exception("dispatcher send failed outbox=%s", message.id)
+        finally:
+            # The same person's next message may be due now that this one is done.
+            self._wake.set()
 
     async def _idle_seconds(self) -> float:
         """Sleep until the poll interval, or until the next retry falls due if that is sooner."""
