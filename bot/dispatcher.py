@@ -20,7 +20,7 @@ from store.outbox import (
     STALE_SENDING,
     Claimed,
     claim_due,
-    mark_accepted,
+    mark_accepted_many,
     mark_failed,
     mark_retry,
     next_due,
@@ -54,6 +54,10 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
+        # Sends the provider took, waiting to be recorded together (one transaction for all of them).
+        self._accepted: list[tuple[Claimed, Accepted, asyncio.Future[None]]] = []
+        self._recorder: asyncio.Task[None] | None = None
+        self._held: set[int] = set()  # claimed by this dispatcher and not yet done with
 
     @property
     def channels(self) -> list[Channel]:
@@ -86,23 +90,36 @@ class Dispatcher:
             return []
         now = datetime.now(UTC)
         async with self._sessions() as db, db.begin():
-            return await claim_due(db, now, limit, ids=ids, channels=self.channels, stale_after=self._stale_after)
+            return await claim_due(db, now, limit, ids=ids, channels=self.channels, stale_after=self._stale_after,
+                                   exclude=self._held)
 
     async def _send(self, message: Claimed) -> None:
+        self._held.add(message.id)
+        try:
+            await self._send_held(message)
+        finally:
+            self._held.discard(message.id)
+
+    async def _send_held(self, message: Claimed) -> None:
+        sender = self._senders[message.channel]
         async with self._limit:
+            # The rate limit first, then the claim renewed: a wait for the limit cannot outlast the claim.
+            pace = getattr(sender, "pace", None)
+            if pace is not None:
+                await pace()
             if not await self._ready(message):
                 return
             try:
-                result = await self._senders[message.channel].send(message)
+                result = await sender.send(message)
             except Exception:
                 log.exception("sender crashed outbox=%s channel=%s", message.id, message.channel)
                 result = Retry("sender_error")
+        if isinstance(result, Accepted):
+            await self._record_accepted(message, result)
+            return
         now = datetime.now(UTC)
         async with self._sessions() as db, db.begin():
-            if isinstance(result, Accepted):
-                await mark_accepted(db, message.id, result.provider_id, result.status, now)
-                record_send(message.channel.value, "accepted")
-            elif isinstance(result, Retry):
+            if isinstance(result, Retry):
                 record_send(message.channel.value, "retried", result.error)
                 after = None if result.after_seconds is None else timedelta(seconds=result.after_seconds)
                 await mark_retry(db, message.id, message.attempts, result.error, now, after)
@@ -111,6 +128,34 @@ class Dispatcher:
                 await mark_failed(db, message.id, result.error, now, attempts=message.attempts)
                 if result.blocked:
                     await self._shut_out(db, message, now)
+
+    async def _record_accepted(self, message: Claimed, result: Accepted) -> None:
+        """Record a send the provider took, with any others that finish meanwhile: one commit for many.
+
+        Until it is recorded the message stays claimed, and a claim that lapses is looked for at the
+        provider before any resend, so waiting a moment for company changes nothing about exactly once.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._accepted.append((message, result, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_all_accepted())
+        await asyncio.shield(done)
+
+    async def _record_all_accepted(self) -> None:
+        while self._accepted:
+            batch, self._accepted = self._accepted, []
+            try:
+                async with self._sessions() as db, db.begin():
+                    await mark_accepted_many(db, [(message.id, result.provider_id, result.status)
+                                                  for message, result, _ in batch], datetime.now(UTC))
+            except Exception as exc:
+                for _, _, done in batch:
+                    done.set_exception(exc)
+                    done.exception()  # retrieved here too: the sender it was for may be gone
+                continue
+            for message, _, done in batch:
+                record_send(message.channel.value, "accepted")
+                done.set_result(None)
 
     async def _ready(self, message: Claimed) -> bool:
         """Still ours and still wanted: renew an ageing claim, check the recipient and the session."""

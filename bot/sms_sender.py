@@ -128,6 +128,10 @@ class SmsSender:
         self.rate_limit = RateLimit(settings.sms_rate_per_second)
         self._threads = ThreadPoolExecutor(max_workers=settings.sms_concurrency, thread_name_prefix="sms")
 
+    async def pace(self) -> None:
+        """Wait for the rate limit: the dispatcher calls this before it renews its claim and calls `send`."""
+        await self.rate_limit.take()
+
     async def _in_thread(self, call: Callable[..., _T], *args: object) -> _T:
         """Run a blocking twilio call on this sender's own threads, off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._threads, call, *args)
@@ -166,7 +170,6 @@ class SmsSender:
             if found is not None:
                 return self._reconciled(message, *found)
         try:
-            await self.rate_limit.take()
             sid, status = await self._in_thread(self._create, to, message.body)
         except TwilioRestException as exc:
             return _classify(message, exc)

