@@ -99,22 +99,20 @@ async def run_dispatcher(sessions: async_sessionmaker[AsyncSession], settings: S
 @dataclass(frozen=True)
 class RateLimited:
     whole_per_s: float  # all of them over the time from the first to the last
-    steady_per_s: float  # after the bucket's first burst
     max_in_one_second: int
 
 
-def rate_of(stamps: list[datetime], burst: int) -> RateLimited:
+def rate_of(stamps: list[datetime]) -> RateLimited:
     ordered = sorted(stamps)
     seconds = [(s - ordered[0]).total_seconds() for s in ordered]
     whole = (len(seconds) - 1) / seconds[-1] if seconds[-1] else float("inf")
-    steady = (len(seconds) - 1 - burst) / (seconds[-1] - seconds[burst]) if len(seconds) > burst + 1 else whole
     most = 0
     j = 0
     for i, t in enumerate(seconds):
         while seconds[j] <= t - 1.0:
             j += 1
         most = max(most, i - j + 1)
-    return RateLimited(whole, steady, most)
+    return RateLimited(whole, most)
 
 
 def sent_stamps(twilio: Any, first: int) -> list[datetime]:

@@ -86,7 +86,8 @@ async def run_worker(settings: Settings) -> None:
         await telegram.start()
         senders[Channel.TELEGRAM] = telegram
     dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds,
-                            stale_after=timedelta(seconds=settings.outbox_stale_seconds))
+                            stale_after=timedelta(seconds=settings.outbox_stale_seconds),
+                            concurrency=settings.sms_concurrency)
     try:
         await asyncio.gather(dispatcher.run_forever(), maintain_forever(sessions, settings, dispatcher))
     finally:

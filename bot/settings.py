@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     reminder_offsets: str = "1d@18:00,2h"
     quiet_hours: str = "21:00-08:00"
     sms_rate_per_second: float = Field(default=10.0, gt=0, le=1000)
+    sms_concurrency: int = Field(default=64, ge=1, le=512)
     metrics_token: SecretStr = SecretStr("")
 
     unit_telegram_chat_id: str = ""

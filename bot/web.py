@@ -128,7 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
             await telegram_sender.start()
             senders[Channel.TELEGRAM] = telegram_sender
         dispatcher = Dispatcher(sessions, senders, settings.outbox_poll_seconds,
-                                timedelta(seconds=settings.outbox_stale_seconds))
+                                timedelta(seconds=settings.outbox_stale_seconds), concurrency=settings.sms_concurrency)
         telegram = (TelegramChannel(telegram_sender, sessions, dispatcher, settings)
                     if telegram_sender is not None else None)
         app.state.runtime = Runtime(settings=settings, sessions=sessions, dispatcher=dispatcher, telegram=telegram,

@@ -11,7 +11,7 @@ tells the sender to ask the provider first rather than send twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,8 +124,12 @@ class Claimed:
 
 
 async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[int] | None = None,
-                    channels: Sequence[Channel] | None = None, stale_after: timedelta = STALE_SENDING) -> list[Claimed]:
-    """Take up to `limit` due messages (or just `ids`), marking them `sending` so no one else does."""
+                    channels: Sequence[Channel] | None = None, stale_after: timedelta = STALE_SENDING,
+                    exclude: Collection[int] = ()) -> list[Claimed]:
+    """Take up to `limit` due messages (or just `ids`, never `exclude`), marking them `sending` so no one else does.
+
+    `exclude`: the claimer's own sends still in flight, which it must not take again however long they take.
+    """
     due = (
         (OutboundMessage.status == OutboundStatus.PENDING)
         | ((OutboundMessage.status == OutboundStatus.SENDING) & (OutboundMessage.updated_at < now - stale_after))
@@ -153,6 +157,8 @@ async def claim_due(db: AsyncSession, now: datetime, limit: int, ids: Sequence[i
         query = query.where(OutboundMessage.id.in_(ids))
     if channels is not None:
         query = query.where(OutboundMessage.channel.in_(channels))
+    if exclude:
+        query = query.where(OutboundMessage.id.not_in(list(exclude)))
     rows = (await db.execute(query)).all()
     others = await _others_sent(db, [message for message, _ in rows if message.attempts > 0])
     claimed = []
@@ -207,6 +213,15 @@ async def mark_accepted(db: AsyncSession, message_id: int, provider_id: str | No
     """Record the provider's id; whoever holds the claim now, since a message that went out did go."""
     await db.execute(update(OutboundMessage).where(OutboundMessage.id == message_id)
                      .values(status=status, provider_id=provider_id, error_code=None, updated_at=now))
+
+
+async def mark_accepted_many(db: AsyncSession, accepted: Sequence[tuple[int, str | None, OutboundStatus]],
+                             now: datetime) -> None:
+    """`mark_accepted` for many messages (id, provider id, status) in one statement."""
+    if accepted:
+        await db.execute(update(OutboundMessage), [
+            {"id": message_id, "status": status, "provider_id": provider_id, "error_code": None, "updated_at": now}
+            for message_id, provider_id, status in accepted])
 
 
 async def mark_retry(db: AsyncSession, message_id: int, attempts: int, error: str, now: datetime,

@@ -325,6 +325,40 @@ async def test_the_send_rate_is_held_to_sms_rate_per_second_across_concurrent_se
     _report(capsys, f"rate {rate:.0f}/s, {database_url.split('+', 1)[0]}", count, elapsed)
 
 
+async def test_no_one_second_holds_more_than_sms_rate_per_second_and_the_rate_is_nearly_reached(
+    database_url: str, fake_twilio: FakeTwilio
+) -> None:
+    # Two seconds' worth at 30 a second through the dispatcher's own loop, many sends in flight at once.
+    count, rate = 61, 30
+    settings = _sms_settings(database_url, fake_twilio, sms_rate_per_second=rate)
+    async with _worker_sessions(database_url) as sessions:
+        await _fill(sessions, count)
+        sender = SmsSender(settings)
+        loop = asyncio.create_task(Dispatcher(sessions, {"sms": sender}, poll_seconds=0.05).run_forever())
+        try:
+            async with asyncio.timeout(RUN_TIMEOUT):
+                while fake_twilio.sent_count() < count:
+                    await asyncio.sleep(0.05)
+        finally:
+            loop.cancel()
+            await asyncio.gather(loop, return_exceptions=True)
+    _assert_each_sent_once(fake_twilio, count)
+    # Never above: a hard property of the limit, so checked on its own clock (where a loaded machine
+    # can only make sends later, never closer together). Any rate + 1 sends in a row span over a second.
+    released = list(sender.rate_limit.released)
+    assert len(released) == count
+    assert min(last - first for first, last in zip(released, released[rate:], strict=False)) > 1.0
+    # Nearly reached (the bench measures how nearly: within 5% of 30/s when the machine is not starved):
+    # here only roughly, as a machine shared with other work can stall the event loop for a fifth of a
+    # second at a time, and a limit can make up for some stalls but not for all of them.
+    assert (count - 1) / (released[-1] - released[0]) >= rate * 0.75
+    stamps = sorted(sent.date_created for sent in fake_twilio.messages)
+    seen = (count - 1) / (stamps[-1] - stamps[0]).total_seconds()
+    # The stand-in's clock sees them after a trip that a stall can lengthen or shorten by a fifth of a
+    # second at either end of these two: a sanity bound only, the limit's own clock is the proof.
+    assert rate * 0.75 <= seen <= rate * 1.25
+
+
 def test_twilios_only_date_filter_would_miss_a_message_still_queued_so_the_lookup_does_not_use_it(
     fake_twilio: FakeTwilio
 ) -> None:

@@ -102,6 +102,9 @@ class _Server(ThreadingHTTPServer):
     """A threaded HTTP server that can cut its open keep-alive connections on stop."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a client opening dozens of connections at once (as the
+    # dispatcher does) would see some refused, which no real provider does.
+    request_queue_size = 256
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         super().__init__((LOOPBACK, 0), handler)
