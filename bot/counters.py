@@ -6,6 +6,8 @@ error codes only, never anything a person wrote or is called.
 
 from __future__ import annotations
 
+import re
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from flows.channels import Channel
@@ -32,7 +34,10 @@ for _channel in Channel:
         INBOUND.labels(channel=_channel.value, outcome=_outcome)
 # Longest error label kept: a provider code is a few characters; anything longer is cut, never personal.
 _ERROR_CHARS = 32
+_NOT_LABEL = re.compile(r"[^a-z0-9_]")
 
 
 def record_send(channel: str, result: str, error: str = "") -> None:
-    SENDS.labels(channel=channel, result=result, error=error[:_ERROR_CHARS]).inc()
+    # One spelling per kind ("connectionerror", "20429"): a label is a small fixed vocabulary, never free text.
+    kind = _NOT_LABEL.sub("_", error.lower())[:_ERROR_CHARS]
+    SENDS.labels(channel=channel, result=result, error=kind).inc()
