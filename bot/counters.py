@@ -11,6 +11,7 @@ import re
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from flows.channels import Channel
+from flows.statuses import SendResult
 
 __all__ = ["INBOUND", "INBOUND_SECONDS", "REGISTRY", "SENDS", "record_send"]
 
@@ -37,7 +38,7 @@ _ERROR_CHARS = 32
 _NOT_LABEL = re.compile(r"[^a-z0-9_]")
 
 
-def record_send(channel: str, result: str, error: str = "") -> None:
+def record_send(channel: str, result: SendResult, error: str = "") -> None:
     # One spelling per kind ("connectionerror", "20429"): a label is a small fixed vocabulary, never free text.
     kind = _NOT_LABEL.sub("_", error.lower())[:_ERROR_CHARS]
-    SENDS.labels(channel=channel, result=result, error=kind).inc()
+    SENDS.labels(channel=channel, result=result.value, error=kind).inc()

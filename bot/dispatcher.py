@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.counters import record_send
 from bot.delivery import Accepted, Failed, Retry, Sender
 from flows.channels import PHONE_CHANNELS, Channel
-from flows.statuses import AppointmentStatus, OutboundStatus
+from flows.statuses import AppointmentStatus, OutboundStatus, SendResult
 from store.contacts import set_blocked, set_opted_out
 from store.models import Appointment
 from store.outbox import (
@@ -120,11 +120,11 @@ class Dispatcher:
         now = datetime.now(UTC)
         async with self._sessions() as db, db.begin():
             if isinstance(result, Retry):
-                record_send(message.channel.value, "retried", result.error)
+                record_send(message.channel.value, SendResult.RETRIED, result.error)
                 after = None if result.after_seconds is None else timedelta(seconds=result.after_seconds)
                 await mark_retry(db, message.id, message.attempts, result.error, now, after)
             elif isinstance(result, Failed):
-                record_send(message.channel.value, "failed", result.error)
+                record_send(message.channel.value, SendResult.FAILED, result.error)
                 await mark_failed(db, message.id, result.error, now, attempts=message.attempts)
                 if result.blocked:
                     await self._shut_out(db, message, now)
@@ -154,7 +154,7 @@ class Dispatcher:
                     done.exception()  # retrieved here too: the sender it was for may be gone
                 continue
             for message, _, done in batch:
-                record_send(message.channel.value, "accepted")
+                record_send(message.channel.value, SendResult.ACCEPTED)
                 done.set_result(None)
 
     async def _ready(self, message: Claimed) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-__all__ = ["AppointmentStatus", "EnquiryStatus", "InboundStatus", "OutboundStatus", "ReplyKind"]
+__all__ = ["AppointmentStatus", "EnquiryStatus", "InboundStatus", "OutboundStatus", "ReplyKind", "SendResult"]
 
 
 class _Labelled(StrEnum):
@@ -82,3 +82,16 @@ class EnquiryStatus(_Labelled):
     NEW = "new", "New"
     REPLIED = "replied", "Replied"
     CLOSED = "closed", "Closed"
+
+    @property
+    def colour(self) -> str:
+        """Its tag's colour on the staff pages: new ones stand out, as what is waiting for someone."""
+        return {EnquiryStatus.NEW: "blue", EnquiryStatus.REPLIED: "green"}.get(self, "grey")
+
+
+class SendResult(_Labelled):
+    """What became of one attempt to send an outbound message (counted for /metrics)."""
+
+    ACCEPTED = "accepted", "Accepted by the provider"
+    RETRIED = "retried", "Refused for now: to be tried again"
+    FAILED = "failed", "Refused for good"

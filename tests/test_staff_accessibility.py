@@ -430,7 +430,7 @@ async def test_the_simulator_on_a_320px_phone_keeps_the_message_box_in_view_and_
     await page.goto(site.base_url + "/simulator")
     message = page.get_by_label("Message")
     for text, expected in (("hi", "Not an emergency service"), ("14/02/2006", "Which London borough"),
-                           ("Lambeth", "gang")):
+                           ("Lambeth", "gang"), ("Y 1 3", "motivation")):
         await message.fill(text)
         await message.press("Enter")
         await expect(page.locator("#log")).to_contain_text(expected)

@@ -20,8 +20,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/staff/enquiries")
 
 # The list's views: what is waiting for a reply unless staff choose otherwise.
-VIEWS = (("", "New (waiting for a reply)"), ("replied", "Replied"), ("closed", "Closed"), ("all", "All"))
-DONE = {EnquiryStatus.REPLIED: "marked as replied", EnquiryStatus.CLOSED: "closed"}
+VIEWS = (("", "New (waiting for a reply)"), (EnquiryStatus.REPLIED.value, EnquiryStatus.REPLIED.label),
+         (EnquiryStatus.CLOSED.value, EnquiryStatus.CLOSED.label), ("all", "All"))
+DONE = {EnquiryStatus.REPLIED: "marked as replied", EnquiryStatus.CLOSED: EnquiryStatus.CLOSED.label.lower()}
 
 
 @router.get("")
@@ -67,7 +68,7 @@ async def enquiry_status(request: Request, reference: str, db: Db, staff: UnitSt
                                  "changed that way now.")
     status = EnquiryStatus(wanted)
     if status is EnquiryStatus.CLOSED and form.get("step") != "confirm":
-        return render(request, "enquiry_confirm.html", staff, enquiry=enquiry)
+        return render(request, "enquiry_confirm.html", staff, enquiry=enquiry, closing=EnquiryStatus.CLOSED)
     try:
         await move_enquiry(db, reference, status, staff.name, now())
     except Refused as exc:
