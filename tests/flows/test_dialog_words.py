@@ -105,7 +105,7 @@ def test_no_mash_referral_for_an_under_18_is_reminded_once_and_goes_ahead_flagge
     outcomes = run(texts)
     said = [reply.text for outcome in outcomes for reply in outcome.replies]
     assert said.count(MASH_REMINDER) == 1
-    at_mash = texts.index("n", len(texts) - 12)
+    at_mash = next(i for i in range(1, len(outcomes)) if outcomes[i - 1].draft.state == "mash")
     assert outcomes[at_mash].replies[0].text == MASH_REMINDER and len(outcomes[at_mash].replies) == 2
     final = outcomes[-1]
     assert isinstance(final.event, Submitted) and final.event.answers["mash"] is False
