@@ -76,7 +76,9 @@ async def serve_live(settings: Settings, port: int | None = None) -> AsyncIterat
 
     port = port or free_port()
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    # A connection a test left open (a browser page outliving the server) must not hold up the shutdown.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                           timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:
@@ -90,7 +92,10 @@ async def serve_live(settings: Settings, port: int | None = None) -> AsyncIterat
     finally:
         await live.http.aclose()
         server.should_exit = True
-        await task
+        try:
+            await asyncio.wait_for(task, timeout=60)
+        except TimeoutError:
+            raise AssertionError("the app did not stop within 60 s: something in its shutdown hangs") from None
 
 
 async def eventually(check: Any, timeout: float = 10.0) -> Any:
